@@ -1,0 +1,33 @@
+//! Argument parsing and dispatch to the subcommands.
+
+mod progress;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Turns claims about multi-agent swarms into evidence.
+///
+/// A swarm of simulated agents drives a coordinator; every operation is captured as an
+/// OpenTelemetry span and an HDR latency sample, and every verdict is computed from that
+/// capture, never from what the coordinator says about itself.
+#[derive(Debug, Parser)]
+#[command(name = "swarmspec", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one swarm and print its measured figures and the conflicts the checker found.
+    Run(run::RunArgs),
+}
+
+/// Runs the chosen subcommand; the exit code says whether its checks passed.
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => run::run(args),
+    }
+}

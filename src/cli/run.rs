@@ -1,0 +1,164 @@
+//! `swarmspec run`: one swarm, its figures, and the conflict checks, from captured evidence.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+
+use super::progress::DelayedBar;
+use swarmspec::evidence::{self, Evidence, SpanFilter};
+use swarmspec::swarm::{Contention, Mode, Swarm, SwarmConfig};
+use swarmspec::telemetry::{Capture, OpKind};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ModeArg {
+    /// One thread, virtual time: the same seed gives the same run.
+    Deterministic,
+    /// All cores, real clock: for performance figures.
+    Throughput,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ContentionArg {
+    /// Agents are handed different items.
+    Spread,
+    /// Every agent races for the same items.
+    High,
+}
+
+/// Options of `swarmspec run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Agents in the swarm (1 or more).
+    #[arg(long, default_value_t = 100, value_parser = at_least_one)]
+    agents: usize,
+    /// Work items to finish (1 or more).
+    #[arg(long, default_value_t = 1_000, value_parser = at_least_one)]
+    items: usize,
+    /// Seed for every random choice; the same seed replays a deterministic run.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// How time and scheduling work.
+    #[arg(long, value_enum, default_value_t = ModeArg::Throughput)]
+    mode: ModeArg,
+    /// How agents pick work.
+    #[arg(long, value_enum, default_value_t = ContentionArg::Spread)]
+    contention: ContentionArg,
+    /// Teams the agents are split into (evenly).
+    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
+    teams: usize,
+}
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    let value: usize = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a whole number"))?;
+    if value == 0 {
+        return Err("must be at least 1".into());
+    }
+    Ok(value)
+}
+
+fn config_from(args: &RunArgs) -> anyhow::Result<SwarmConfig> {
+    let mut config = SwarmConfig::new(args.agents, args.items, args.seed);
+    config.mode = match args.mode {
+        ModeArg::Deterministic => Mode::Deterministic,
+        ModeArg::Throughput => Mode::Throughput,
+    };
+    config.contention = match args.contention {
+        ContentionArg::Spread => Contention::Spread,
+        ContentionArg::High => Contention::High,
+    };
+    if args.teams > args.agents {
+        anyhow::bail!(
+            "--teams {} is more than --agents {}",
+            args.teams,
+            args.agents
+        );
+    }
+    let base = args.agents / args.teams;
+    let extra = args.agents % args.teams;
+    config.team_sizes = (0..args.teams)
+        .map(|t| base + usize::from(t < extra))
+        .collect();
+    config.validate()?;
+    Ok(config)
+}
+
+/// Runs the swarm, prints the figures measured from the capture, and fails on conflicts.
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let config = config_from(&args).context("invalid options for `swarmspec run`")?;
+    let capture = Arc::new(Capture::new(config.seed));
+    let swarm = Swarm::new(config.clone());
+    let started = Instant::now();
+    let outcome = {
+        let _bar = DelayedBar::start(config.item_count as u64, swarm.finished_counter(), "items");
+        swarm.run(Arc::clone(&capture))
+    }
+    .with_context(|| format!("the swarm run failed (seed {})", config.seed))?;
+    let wall = started.elapsed();
+    let evidence = Evidence::from_capture(&capture).context("reading the capture")?;
+
+    println!(
+        "swarm: {} agents, {} items, seed {}, {} mode, {:?} contention",
+        config.agent_count,
+        config.item_count,
+        config.seed,
+        config.mode.as_str(),
+        config.contention
+    );
+    println!(
+        "run:   {:.3} s {} ({:.3} s wall), {} spans captured, {} items unfinished",
+        outcome.duration_ns as f64 / 1e9,
+        if config.mode == Mode::Deterministic {
+            "simulated"
+        } else {
+            "real"
+        },
+        wall.as_secs_f64(),
+        evidence.spans.len(),
+        outcome.items_unfinished
+    );
+    println!();
+    println!(
+        "{:<16} {:>10} {:>12} {:>10} {:>10} {:>10} {:>10}",
+        "operation", "count", "ops/s", "p50 ms", "p95 ms", "p99 ms", "max ms"
+    );
+    for summary in evidence.latencies.summaries() {
+        let op = OpKind::from_span_name(summary.op).unwrap_or(OpKind::Claim);
+        let rate = evidence::latency::throughput_ops_per_s(&evidence, op).map_or(0.0, |r| r.0);
+        let ms = |ns: u64| ns as f64 / 1e6;
+        println!(
+            "{:<16} {:>10} {:>12.0} {:>10.3} {:>10.3} {:>10.3} {:>10.3}",
+            summary.op,
+            summary.count,
+            rate,
+            ms(summary.p50_ns),
+            ms(summary.p95_ns),
+            ms(summary.p99_ns),
+            ms(summary.max_ns)
+        );
+    }
+    println!();
+    let checks = [
+        evidence::history::no_overlapping_holds(&evidence.spans),
+        evidence::query::exactly_per_key(
+            &evidence.spans,
+            &SpanFilter::named("work.claim").with_attr("work.outcome", "claimed"),
+            &["work.item_id", "work.stage"],
+            1,
+        ),
+        evidence::history::every_item_finished(&evidence.spans, config.pipeline.len() - 1),
+    ];
+    for verdict in &checks {
+        println!("{verdict}");
+    }
+    if checks.iter().all(|v| v.passed) {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("checks failed; replay with --seed {}", config.seed);
+        Ok(ExitCode::FAILURE)
+    }
+}

@@ -1,0 +1,32 @@
+//! One crate-wide error type: callers so far only need to print it, not match finely.
+
+use thiserror::Error;
+
+/// Everything that can go wrong in the library, as a typed value the CLI can wrap with context.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// A swarm was configured with values that cannot run (zero agents, no stages, …).
+    #[error("invalid swarm configuration: {0}")]
+    InvalidConfig(String),
+    /// The coordinator does not know the agent named in a call.
+    #[error("unknown agent {0}")]
+    UnknownAgent(String),
+    /// The coordinator does not know the work item named in a call.
+    #[error("unknown work item {0}")]
+    UnknownWorkItem(String),
+    /// The coordinator refused service (an injected outage, or a real backend failure).
+    #[error("coordinator unavailable: {0}")]
+    Unavailable(String),
+    /// The async runtime that hosts the swarm could not be built.
+    #[error("could not start the swarm runtime: {0}")]
+    Runtime(#[from] std::io::Error),
+    /// Spans could not be read back from the in-memory exporter.
+    #[error("could not read captured spans: {0}")]
+    Capture(String),
+    /// A check was asked about evidence that is not there (e.g. no histogram for an operation).
+    #[error("no evidence: {0}")]
+    NoEvidence(String),
+}
+
+/// The crate's result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

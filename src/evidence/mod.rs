@@ -1,0 +1,67 @@
+//! Evidence checks: pure functions of captured spans and histograms.
+//!
+//! Nothing here asks the engine anything. Each check returns a `Verdict` that carries what
+//! was expected, what was observed, and the evidence (offending span ids, items, agents), so
+//! a report can print it as is and a failure explains itself.
+
+/// Retry gaps measured from span timestamps against the retry policy.
+pub mod backoff;
+/// Circuit-breaker transitions and silence while open.
+pub mod breaker;
+/// Order-sensitive digests of a run's spans, for determinism checks.
+pub mod digest;
+/// Holds reconstructed from claim/complete/release/reap spans: overlaps, reclaims, stages.
+pub mod history;
+/// Identifier uniqueness and creation order.
+pub mod identity;
+/// Latency percentiles and throughput from the histograms.
+pub mod latency;
+/// Load spread across teams.
+pub mod load;
+/// Generic span queries: counts, per-key counts, parents, traces.
+pub mod query;
+/// The verdict type.
+pub mod verdict;
+
+pub use query::{Comparison, SpanFilter};
+pub use verdict::Verdict;
+
+use crate::error::Result;
+use crate::telemetry::{Capture, LatencyBook, SpanRecord};
+
+/// A snapshot of one capture: what every check reads.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    /// Finished spans, in export order.
+    pub spans: Vec<SpanRecord>,
+    /// Latency histograms per operation kind.
+    pub latencies: LatencyBook,
+}
+
+impl Evidence {
+    /// Takes a snapshot of `capture`.
+    pub fn from_capture(capture: &Capture) -> Result<Self> {
+        Ok(Self {
+            spans: capture.spans()?,
+            latencies: capture.latencies(),
+        })
+    }
+
+    /// Spans named `name`.
+    pub fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a SpanRecord> + 'a {
+        self.spans.iter().filter(move |span| span.name == name)
+    }
+}
+
+/// How many offending items a verdict lists before it only counts them.
+pub const EVIDENCE_LINES_MAX: usize = 10;
+
+/// Keeps the first `EVIDENCE_LINES_MAX` lines and notes how many more there were.
+pub(crate) fn bounded(mut lines: Vec<String>) -> Vec<String> {
+    if lines.len() > EVIDENCE_LINES_MAX {
+        let more = lines.len() - EVIDENCE_LINES_MAX;
+        lines.truncate(EVIDENCE_LINES_MAX);
+        lines.push(format!("… and {more} more"));
+    }
+    lines
+}

@@ -1,0 +1,462 @@
+//! One agent's life: register, find open work, claim it, report progress, complete it, hand
+//! it on; retry failed calls with backoff behind a circuit breaker; crash when told to.
+//!
+//! Every coordinator call leaves a span, including failed attempts, so the evidence shows
+//! what the agent did, not what it believed.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::config::{Contention, Mode};
+use super::shared::Shared;
+use crate::coordination::breaker::{CircuitBreaker, Transition};
+use crate::coordination::{
+    ClaimOutcome, CompleteOutcome, Coordinator, HandoffOutcome, ItemStatus, Ownership, Role, TeamId,
+};
+use crate::error::Result;
+use crate::ids::{AgentId, WorkId};
+use crate::telemetry::recorder::OpResult;
+use crate::telemetry::{AgentRecorder, OpKind};
+
+/// How long an agent with nothing to do waits before looking again, in throughput mode.
+const IDLE_WAIT_REAL: Duration = Duration::from_millis(1);
+/// Simulated idle wait, as a multiple of the mean service time.
+const IDLE_WAIT_SERVICE_TIMES: u32 = 5;
+
+/// Who an agent is before it starts.
+#[derive(Debug, Clone, Copy)]
+pub struct AgentPlan {
+    /// Position in the swarm (also seeds the agent's random stream).
+    pub index: usize,
+    /// Its role.
+    pub role: Role,
+    /// Its team.
+    pub team: TeamId,
+    /// When it crashes, if it does.
+    pub crash_at_ns: Option<u64>,
+}
+
+/// What an agent reports when it stops.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AgentReport {
+    /// It crashed (by fault injection).
+    pub crashed: bool,
+    /// It stopped at the run's deadline.
+    pub hit_deadline: bool,
+}
+
+/// Why an agent's current activity stopped early.
+enum Stop {
+    Crashed,
+    Deadline,
+    /// Retries of one call ran out; the agent moves on.
+    GaveUp,
+}
+
+/// A call's value and when it ran.
+struct Timed<T> {
+    start_ns: u64,
+    end_ns: u64,
+    attempt: u32,
+    value: T,
+}
+
+struct Agent {
+    shared: Arc<Shared>,
+    plan: AgentPlan,
+    id: AgentId,
+    recorder: AgentRecorder,
+    rng: ChaCha8Rng,
+    breaker: CircuitBreaker,
+    /// The pipeline stages this agent's role works on.
+    stages: Vec<usize>,
+    /// Private scan position per stage board (high-contention mode).
+    cursors: Vec<usize>,
+    last_contact_ns: u64,
+}
+
+/// Runs one agent to the end of the run (or its crash) and reports how it stopped.
+pub async fn run(shared: Arc<Shared>, plan: AgentPlan) -> Result<AgentReport> {
+    let seed = shared.config.seed ^ (plan.index as u64).wrapping_mul(0xA076_1D64_78BD_642F);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let start_ns = shared.clock.now_ns();
+    sleep_service(&shared, &mut rng).await;
+    let id = shared
+        .coordinator
+        .register_agent(plan.role, plan.team, shared.clock.now_ns())?;
+    // Read after the call, so the span brackets the moment the id was issued.
+    let registered_ns = shared.clock.now_ns();
+    let identity = vec![
+        KeyValue::new("agent.id", id.to_string()),
+        KeyValue::new("agent.role", plan.role.as_str()),
+        KeyValue::new("agent.team", plan.team.to_string()),
+    ];
+    let mut recorder = AgentRecorder::open(
+        Arc::clone(&shared.capture),
+        shared.time_base,
+        "agent.session",
+        identity,
+        start_ns,
+    );
+    recorder.op(
+        OpKind::Register,
+        start_ns,
+        registered_ns,
+        Vec::new(),
+        OpResult::Served,
+    );
+    let stages: Vec<usize> = (0..shared.pipeline.len())
+        .filter(|&stage| shared.pipeline[stage] == plan.role)
+        .collect();
+    let mut agent = Agent {
+        cursors: vec![0; stages.len()],
+        stages,
+        breaker: CircuitBreaker::new(shared.config.breaker),
+        shared,
+        plan,
+        id,
+        recorder,
+        rng,
+        last_contact_ns: registered_ns,
+    };
+    let stopped = agent.work_until_done().await;
+    let end_ns = agent.shared.clock.now_ns();
+    let report = match stopped {
+        Some(Stop::Crashed) => {
+            agent
+                .recorder
+                .event("agent.crash", end_ns, end_ns, Vec::new(), OpResult::Served);
+            AgentReport {
+                crashed: true,
+                hit_deadline: false,
+            }
+        }
+        Some(Stop::Deadline) => AgentReport {
+            crashed: false,
+            hit_deadline: true,
+        },
+        Some(Stop::GaveUp) | None => AgentReport::default(),
+    };
+    agent.recorder.close(end_ns);
+    Ok(report)
+}
+
+async fn sleep_service(shared: &Shared, rng: &mut ChaCha8Rng) {
+    if shared.config.mode == Mode::Deterministic {
+        let mean = shared.config.delays.service_time_mean;
+        sleep_exponential(shared, rng, mean).await;
+    }
+}
+
+async fn sleep_exponential(shared: &Shared, rng: &mut ChaCha8Rng, mean: Duration) {
+    // Inverse-transform sampling of an exponential distribution; 1 - u avoids ln(0).
+    let u: f64 = rng.gen();
+    let delay_ns = (-(1.0 - u).ln() * mean.as_nanos() as f64) as u64;
+    let now = shared.clock.now_ns();
+    shared.clock.sleep_until(now + delay_ns).await;
+}
+
+impl Agent {
+    fn now(&self) -> u64 {
+        self.shared.clock.now_ns()
+    }
+
+    fn check_stop(&self) -> Option<Stop> {
+        let now = self.now();
+        if self.plan.crash_at_ns.is_some_and(|at| now >= at) {
+            return Some(Stop::Crashed);
+        }
+        (now >= self.shared.deadline_ns).then_some(Stop::Deadline)
+    }
+
+    /// Works until no item is left, returning why it stopped early if it did.
+    async fn work_until_done(&mut self) -> Option<Stop> {
+        loop {
+            if let Some(stop) = self.check_stop() {
+                return Some(stop);
+            }
+            if self.shared.remaining.load(Ordering::Acquire) == 0 {
+                return None;
+            }
+            match self.next_candidate() {
+                Some((item, stage)) => match self.work_on(item, stage).await {
+                    Err(Stop::GaveUp) | Ok(()) => {}
+                    Err(stop) => return Some(stop),
+                },
+                None => self.idle().await,
+            }
+            if self.shared.config.mode == Mode::Throughput {
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+
+    async fn idle(&mut self) {
+        match self.shared.config.mode {
+            Mode::Deterministic => {
+                let wait = self.shared.config.delays.service_time_mean * IDLE_WAIT_SERVICE_TIMES;
+                let until = self.now() + wait.as_nanos().max(1) as u64;
+                self.shared.clock.sleep_until(until).await;
+            }
+            Mode::Throughput => tokio::time::sleep(IDLE_WAIT_REAL).await,
+        }
+    }
+
+    /// The next item that looks open at one of this agent's stages, as seen on the boards.
+    fn next_candidate(&mut self) -> Option<(WorkId, usize)> {
+        let coordinator = Arc::clone(&self.shared.coordinator);
+        let looks_open = |item: WorkId, stage: usize| {
+            coordinator
+                .peek(item)
+                .is_ok_and(|view| view.status == ItemStatus::Open && view.stage == stage)
+        };
+        for (slot, &stage) in self.stages.iter().enumerate() {
+            let board = self.shared.boards.board(self.plan.team, stage);
+            match self.shared.config.contention {
+                Contention::Spread => {
+                    while let Some(item) = board.take_next() {
+                        if looks_open(item, stage) {
+                            return Some((item, stage));
+                        }
+                    }
+                }
+                Contention::High => {
+                    while let Some(item) = board.get(self.cursors[slot]) {
+                        if looks_open(item, stage) {
+                            return Some((item, stage));
+                        }
+                        self.cursors[slot] += 1;
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn item_attrs(
+        item: WorkId,
+        stage: usize,
+        outcome: &'static str,
+        attempt: u32,
+    ) -> Vec<KeyValue> {
+        vec![
+            KeyValue::new("work.item_id", item.to_string()),
+            KeyValue::new("work.stage", stage as i64),
+            KeyValue::new("work.outcome", outcome),
+            KeyValue::new("work.attempt", i64::from(attempt)),
+        ]
+    }
+
+    fn record_transition(&mut self, transition: Option<Transition>) {
+        if let Some(Transition { from, to }) = transition {
+            let now = self.now();
+            let attrs = vec![
+                KeyValue::new("circuit.from", from.as_str()),
+                KeyValue::new("circuit.to", to.as_str()),
+            ];
+            self.recorder
+                .event("circuit.transition", now, now, attrs, OpResult::Served);
+        }
+    }
+
+    /// One coordinator call through the breaker, retried with backoff; failed attempts are
+    /// recorded here, the successful one by the caller (who knows its outcome).
+    async fn call<T>(
+        &mut self,
+        op: OpKind,
+        item: WorkId,
+        stage: usize,
+        mut call: impl FnMut(&dyn Coordinator, AgentId, u64) -> Result<T>,
+    ) -> Result<Timed<T>, Stop> {
+        let mut attempt = 0;
+        loop {
+            if let Some(stop) = self.check_stop() {
+                return Err(stop);
+            }
+            let (permitted, transition) = self.breaker.permit(self.now());
+            self.record_transition(transition);
+            if !permitted {
+                if let Some(at) = self.breaker.reopens_at_ns() {
+                    self.shared.clock.sleep_until(at).await;
+                }
+                continue;
+            }
+            let start_ns = self.now();
+            sleep_service(&self.shared, &mut self.rng).await;
+            let result = call(self.shared.coordinator.as_ref(), self.id, self.now());
+            // Read after the call: on the real clock this includes the call itself; on the
+            // paused clock a synchronous call takes no virtual time.
+            let end_ns = self.now();
+            match result {
+                Ok(value) => {
+                    let transition = self.breaker.on_success();
+                    self.record_transition(transition);
+                    self.last_contact_ns = end_ns;
+                    return Ok(Timed {
+                        start_ns,
+                        end_ns,
+                        attempt,
+                        value,
+                    });
+                }
+                Err(error) => {
+                    let attrs = Self::item_attrs(item, stage, "error", attempt);
+                    let description = error.to_string();
+                    self.recorder
+                        .op(op, start_ns, end_ns, attrs, OpResult::Failed(&description));
+                    let transition = self.breaker.on_failure(end_ns);
+                    self.record_transition(transition);
+                    let retry = self.shared.config.retry;
+                    let Some(delay) = retry.delay(attempt, &mut self.rng) else {
+                        return Err(Stop::GaveUp);
+                    };
+                    let until = self.now() + delay.as_nanos() as u64;
+                    self.shared.clock.sleep_until(until).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    async fn work_for(&mut self, share_of_stage: f64) {
+        if self.shared.config.mode == Mode::Deterministic {
+            let mean = self
+                .shared
+                .config
+                .delays
+                .work_time_mean
+                .mul_f64(share_of_stage);
+            sleep_exponential(&self.shared, &mut self.rng, mean).await;
+        }
+    }
+
+    async fn heartbeat_if_due(&mut self, item: WorkId, stage: usize) -> Result<(), Stop> {
+        let interval_ns = self.shared.config.lease_duration.as_nanos() as u64 / 3;
+        if self.now().saturating_sub(self.last_contact_ns) < interval_ns {
+            return Ok(());
+        }
+        let done = self
+            .call(OpKind::Heartbeat, item, stage, |c, id, now| {
+                c.heartbeat(id, now)
+            })
+            .await?;
+        self.recorder.op(
+            OpKind::Heartbeat,
+            done.start_ns,
+            done.end_ns,
+            Vec::new(),
+            OpResult::Served,
+        );
+        Ok(())
+    }
+
+    /// Claims `item` at `stage` and, if it wins, carries the stage through to completion.
+    async fn work_on(&mut self, item: WorkId, stage: usize) -> Result<(), Stop> {
+        let claim = match self
+            .call(OpKind::Claim, item, stage, |c, id, now| {
+                c.claim(id, item, now)
+            })
+            .await
+        {
+            Ok(claim) => claim,
+            Err(Stop::GaveUp) => {
+                // Still open: put it back so another attempt (ours or another's) finds it.
+                self.shared.boards.board(self.plan.team, stage).push(item);
+                return Err(Stop::GaveUp);
+            }
+            Err(stop) => return Err(stop),
+        };
+        let mut attrs = Self::item_attrs(item, stage, claim.value.label(), claim.attempt);
+        if let ClaimOutcome::Conflict {
+            holder: Some(holder),
+        } = claim.value
+        {
+            attrs.push(KeyValue::new("work.holder", holder.to_string()));
+        }
+        self.recorder.op(
+            OpKind::Claim,
+            claim.start_ns,
+            claim.end_ns,
+            attrs,
+            OpResult::Served,
+        );
+        if !matches!(claim.value, ClaimOutcome::Claimed { .. }) {
+            return Ok(());
+        }
+        let reports = u32::from(self.shared.config.progress_reports);
+        let share = 1.0 / f64::from(reports + 1);
+        for report in 1..=reports {
+            self.work_for(share).await;
+            self.heartbeat_if_due(item, stage).await?;
+            let percent = (report * 100 / (reports + 1)) as u8;
+            let done = self
+                .call(OpKind::Progress, item, stage, |c, id, now| {
+                    c.progress(id, item, percent, now)
+                })
+                .await?;
+            let mut attrs = Self::item_attrs(item, stage, done.value.label(), done.attempt);
+            attrs.push(KeyValue::new("work.progress", i64::from(percent)));
+            self.recorder.op(
+                OpKind::Progress,
+                done.start_ns,
+                done.end_ns,
+                attrs,
+                OpResult::Served,
+            );
+            if done.value == Ownership::LeaseLost {
+                return Ok(());
+            }
+        }
+        self.work_for(share).await;
+        self.heartbeat_if_due(item, stage).await?;
+        let done = self
+            .call(OpKind::Complete, item, stage, |c, id, now| {
+                c.complete(id, item, now)
+            })
+            .await?;
+        let attrs = Self::item_attrs(item, stage, done.value.label(), done.attempt);
+        self.recorder.op(
+            OpKind::Complete,
+            done.start_ns,
+            done.end_ns,
+            attrs,
+            OpResult::Served,
+        );
+        match done.value {
+            CompleteOutcome::Completed { next: Some(_), .. } => self.hand_off(item, stage).await,
+            CompleteOutcome::Completed { next: None, .. } => {
+                self.shared.finish_item();
+                Ok(())
+            }
+            CompleteOutcome::LeaseLost => Ok(()),
+        }
+    }
+
+    async fn hand_off(&mut self, item: WorkId, stage: usize) -> Result<(), Stop> {
+        let done = self
+            .call(OpKind::Handoff, item, stage, |c, id, now| {
+                c.handoff(id, item, now)
+            })
+            .await?;
+        let mut attrs = Self::item_attrs(item, stage, "refused", done.attempt);
+        if let HandoffOutcome::HandedOff { stage: next, role } = done.value {
+            attrs = Self::item_attrs(item, stage, "handed_off", done.attempt);
+            attrs.push(KeyValue::new("work.from_role", self.plan.role.as_str()));
+            attrs.push(KeyValue::new("work.to_role", role.as_str()));
+            self.shared.boards.board(self.plan.team, next).push(item);
+        }
+        self.recorder.op(
+            OpKind::Handoff,
+            done.start_ns,
+            done.end_ns,
+            attrs,
+            OpResult::Served,
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,72 @@
+//! The work board: per team and stage, the items agents may look at, in arrival order.
+//!
+//! A board only grows (a reopened or handed-off item is appended again), so agents can scan
+//! it without locks; whether an entry is still worth claiming is decided by peeking the
+//! coordinator, and who gets it by the coordinator's claim, never by the board.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::coordination::TeamId;
+use crate::ids::WorkId;
+
+/// One board: items of one team at one stage.
+#[derive(Debug, Default)]
+pub struct Board {
+    items: boxcar::Vec<WorkId>,
+    /// Next entry to hand out in spread mode.
+    shared_cursor: AtomicUsize,
+}
+
+impl Board {
+    /// Appends an item.
+    pub fn push(&self, item: WorkId) {
+        self.items.push(item);
+    }
+
+    /// The entry at `index`, if it has been written.
+    pub fn get(&self, index: usize) -> Option<WorkId> {
+        self.items.get(index).copied()
+    }
+
+    /// Takes the next entry no other agent has been handed (spread mode).
+    pub fn take_next(&self) -> Option<WorkId> {
+        let mut cursor = self.shared_cursor.load(Ordering::Acquire);
+        loop {
+            let item = self.get(cursor)?;
+            match self.shared_cursor.compare_exchange_weak(
+                cursor,
+                cursor + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Some(item),
+                Err(actual) => cursor = actual,
+            }
+        }
+    }
+}
+
+/// All boards of a run, indexed by team and stage.
+#[derive(Debug)]
+pub struct Boards {
+    stage_count: usize,
+    boards: Vec<Board>,
+}
+
+impl Boards {
+    /// Empty boards for `team_count` teams and `stage_count` stages.
+    pub fn new(team_count: usize, stage_count: usize) -> Self {
+        let boards = (0..team_count * stage_count)
+            .map(|_| Board::default())
+            .collect();
+        Self {
+            stage_count,
+            boards,
+        }
+    }
+
+    /// The board of one team's stage.
+    pub fn board(&self, team: TeamId, stage: usize) -> &Board {
+        &self.boards[team.0 as usize * self.stage_count + stage]
+    }
+}

@@ -1,0 +1,53 @@
+//! The swarm's clock: nanoseconds since the run began, on tokio's clock.
+//!
+//! In deterministic mode the runtime's clock is paused and only moves when every task waits,
+//! so time is virtual and reproducible; in throughput mode the same calls read the real clock.
+//!
+//! tokio's timers resolve whole milliseconds, too coarse for simulated calls that take about
+//! one. So a deterministic run stretches simulated time onto tokio's clock: one simulated
+//! microsecond is one tokio millisecond, which gives microsecond resolution and still leaves
+//! room for runs of many simulated days within the timer wheel's range.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// How many tokio nanoseconds stand for one simulated nanosecond in deterministic mode.
+pub const SIMULATED_TIME_STRETCH: u64 = 1_000;
+
+/// Run-relative time.
+#[derive(Debug, Clone, Copy)]
+pub struct RunClock {
+    start: Instant,
+    /// tokio nanoseconds per run nanosecond: 1 on the real clock.
+    stretch: u64,
+}
+
+impl RunClock {
+    /// Starts counting now on the real clock (must be called inside the run's runtime).
+    pub fn real() -> Self {
+        Self {
+            start: Instant::now(),
+            stretch: 1,
+        }
+    }
+
+    /// Starts counting now on a paused runtime's clock, stretched for resolution.
+    pub fn simulated() -> Self {
+        Self {
+            start: Instant::now(),
+            stretch: SIMULATED_TIME_STRETCH,
+        }
+    }
+
+    /// Nanoseconds since the run began.
+    pub fn now_ns(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64 / self.stretch
+    }
+
+    /// Waits until run-relative time `at_ns`.
+    pub async fn sleep_until(&self, at_ns: u64) {
+        let at = Duration::from_nanos(at_ns.saturating_mul(self.stretch));
+        tokio::time::sleep_until(self.start + at).await;
+    }
+}

@@ -1,0 +1,212 @@
+//! What a swarm run is asked to do: size, shape, timing model, faults.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::coordination::breaker::BreakerConfig;
+use crate::coordination::retry::RetryPolicy;
+use crate::coordination::{ClaimDiscipline, Role};
+use crate::error::{Error, Result};
+
+/// Upper bound on agents in one run; beyond it memory, not the engine, is the limit.
+pub const AGENT_COUNT_MAX: usize = 1_000_000;
+/// Upper bound on work items in one run.
+pub const ITEM_COUNT_MAX: usize = 100_000_000;
+
+/// How time and scheduling work in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Mode {
+    /// One thread, virtual time, seeded delays: the same seed gives the same event order.
+    Deterministic,
+    /// All worker threads, the real clock, no simulated delays: for performance figures.
+    Throughput,
+}
+
+impl Mode {
+    /// The name used on the command line and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Deterministic => "deterministic",
+            Mode::Throughput => "throughput",
+        }
+    }
+
+    /// Parses `deterministic` or `throughput`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "deterministic" => Some(Mode::Deterministic),
+            "throughput" => Some(Mode::Throughput),
+            _ => None,
+        }
+    }
+}
+
+/// How agents pick work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Contention {
+    /// A shared cursor hands each agent a different item: races are rare.
+    Spread,
+    /// Every agent scans the board from the top: all race for the same items.
+    High,
+}
+
+/// Agents that stop dead at a simulated instant, abandoning what they hold.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CrashFault {
+    /// How many agents crash (the lowest-indexed ones of the roles doing the first stage).
+    pub agent_count: usize,
+    /// When, since the run began.
+    pub at: Duration,
+}
+
+/// A window in which the coordinator refuses every call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct OutageFault {
+    /// Start, since the run began.
+    pub start: Duration,
+    /// Length.
+    pub length: Duration,
+}
+
+/// Simulated durations (deterministic mode only; throughput mode uses the real clock).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DelayModel {
+    /// Mean time one coordinator call takes (exponentially distributed).
+    pub service_time_mean: Duration,
+    /// Mean time an agent works on a stage between claim and complete.
+    pub work_time_mean: Duration,
+}
+
+impl Default for DelayModel {
+    fn default() -> Self {
+        Self {
+            service_time_mean: Duration::from_millis(1),
+            work_time_mean: Duration::from_millis(20),
+        }
+    }
+}
+
+/// A complete description of one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct SwarmConfig {
+    /// Agents in the swarm.
+    pub agent_count: usize,
+    /// Work items submitted at the start.
+    pub item_count: usize,
+    /// Every random choice derives from this.
+    pub seed: u64,
+    /// Deterministic or throughput.
+    pub mode: Mode,
+    /// How agents pick work.
+    pub contention: Contention,
+    /// Agents per team; their sum is `agent_count`. Empty means one team.
+    pub team_sizes: Vec<usize>,
+    /// The roles every item passes through; agents are spread evenly over these roles.
+    pub pipeline: Vec<Role>,
+    /// Progress reports per stage of work.
+    pub progress_reports: u8,
+    /// A holder silent for this long loses its claims to the reaper.
+    pub lease_duration: Duration,
+    /// Simulated delays (deterministic mode).
+    pub delays: DelayModel,
+    /// Backoff between retries of a failed call.
+    pub retry: RetryPolicy,
+    /// Each agent's circuit breaker.
+    pub breaker: BreakerConfig,
+    /// Crashing agents, if any.
+    pub crash: Option<CrashFault>,
+    /// A coordinator outage, if any.
+    pub outage: Option<OutageFault>,
+    /// The engine's claim discipline (only tests of the checker break it).
+    pub discipline: ClaimDiscipline,
+    /// Worker threads in throughput mode.
+    pub worker_threads: usize,
+    /// The run stops (and says so) after this long, simulated or real.
+    pub deadline: Duration,
+}
+
+impl SwarmConfig {
+    /// A single-team developer swarm with the defaults a quick run wants.
+    pub fn new(agent_count: usize, item_count: usize, seed: u64) -> Self {
+        Self {
+            agent_count,
+            item_count,
+            seed,
+            mode: Mode::Deterministic,
+            contention: Contention::Spread,
+            team_sizes: Vec::new(),
+            pipeline: vec![Role::Developer],
+            progress_reports: 1,
+            lease_duration: Duration::from_secs(5),
+            delays: DelayModel::default(),
+            retry: RetryPolicy::default(),
+            breaker: BreakerConfig::default(),
+            crash: None,
+            outage: None,
+            discipline: ClaimDiscipline::CompareAndSwap,
+            worker_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            deadline: Duration::from_secs(3_600),
+        }
+    }
+
+    /// Team sizes, with the empty default expanded to one team of everyone.
+    pub fn effective_team_sizes(&self) -> Vec<usize> {
+        if self.team_sizes.is_empty() {
+            vec![self.agent_count]
+        } else {
+            self.team_sizes.clone()
+        }
+    }
+
+    /// The distinct roles of the pipeline, in first-appearance order.
+    pub fn roles(&self) -> Vec<Role> {
+        let mut roles = Vec::new();
+        for role in &self.pipeline {
+            if !roles.contains(role) {
+                roles.push(*role);
+            }
+        }
+        roles
+    }
+
+    /// Rejects configurations that cannot run, with a message naming the value.
+    pub fn validate(&self) -> Result<()> {
+        let fail = |message: String| Err(Error::InvalidConfig(message));
+        if self.agent_count == 0 || self.agent_count > AGENT_COUNT_MAX {
+            return fail(format!(
+                "agent count must be 1 to {AGENT_COUNT_MAX}, got {}",
+                self.agent_count
+            ));
+        }
+        if self.item_count == 0 || self.item_count > ITEM_COUNT_MAX {
+            return fail(format!(
+                "item count must be 1 to {ITEM_COUNT_MAX}, got {}",
+                self.item_count
+            ));
+        }
+        if self.pipeline.is_empty() {
+            return fail("the pipeline needs at least one role".into());
+        }
+        let sizes = self.effective_team_sizes();
+        if sizes.iter().sum::<usize>() != self.agent_count {
+            return fail(format!(
+                "team sizes {sizes:?} do not add up to {} agents",
+                self.agent_count
+            ));
+        }
+        let roles = self.roles().len();
+        if let Some(size) = sizes.iter().find(|&&size| size < roles) {
+            return fail(format!(
+                "a team of {size} cannot cover the pipeline's {roles} roles"
+            ));
+        }
+        if self.worker_threads == 0 {
+            return fail("worker threads must be at least 1".into());
+        }
+        if self.lease_duration.is_zero() {
+            return fail("the lease duration must be positive".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,230 @@
+//! The seeded swarm simulator.
+//!
+//! `Swarm::run` builds a runtime (single-threaded with a paused clock in deterministic mode,
+//! multi-threaded on the real clock in throughput mode), submits the workload through a
+//! least-loaded balancer, starts one tokio task per agent and a lease reaper, and waits for
+//! every item to finish (or the deadline). Its evidence is left in the `Capture`.
+
+/// Per-agent behaviour.
+pub mod agent;
+/// Append-only work boards per team and stage.
+pub mod board;
+/// Run-relative time on tokio's (possibly paused) clock.
+pub mod clock;
+/// Run configuration and its validation.
+pub mod config;
+/// The lease reaper task.
+pub mod reaper;
+/// State shared by the run's tasks.
+pub mod shared;
+
+pub use config::{Contention, CrashFault, DelayModel, Mode, OutageFault, SwarmConfig};
+
+use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::Arc;
+
+use opentelemetry::KeyValue;
+use serde::Serialize;
+
+use crate::coordination::balancer::LeastLoaded;
+use crate::coordination::faulty::{Outage, WithOutage};
+use crate::coordination::{Coordinator, MemoryCoordinator, TeamId, WorkSpec};
+use crate::error::{Error, Result};
+use crate::telemetry::recorder::OpResult;
+use crate::telemetry::{AgentRecorder, Capture, OpKind, TimeBase};
+use agent::AgentPlan;
+use board::Boards;
+use clock::RunClock;
+use shared::Shared;
+
+/// What a run says about itself. Evidence checks do not use it: it is for summaries.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunOutcome {
+    /// The seed that reproduces the run.
+    pub seed: u64,
+    /// Deterministic or throughput.
+    pub mode: Mode,
+    /// Agents started.
+    pub agent_count: usize,
+    /// Items submitted.
+    pub item_count: usize,
+    /// Length of the run (simulated in deterministic mode), ns.
+    pub duration_ns: u64,
+    /// Items not finished when the run stopped.
+    pub items_unfinished: usize,
+    /// Agents that crashed by fault injection.
+    pub agents_crashed: usize,
+    /// Whether the deadline stopped the run.
+    pub deadline_hit: bool,
+}
+
+/// A configured swarm, ready to run.
+pub struct Swarm {
+    config: SwarmConfig,
+    finished: Arc<AtomicU64>,
+}
+
+impl Swarm {
+    /// A swarm that will run `config`.
+    pub fn new(config: SwarmConfig) -> Self {
+        Self {
+            config,
+            finished: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// A counter of finished items, updated live while the run goes (for progress bars).
+    pub fn finished_counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.finished)
+    }
+
+    /// Runs to completion, leaving spans and histograms in `capture`.
+    pub fn run(&self, capture: Arc<Capture>) -> Result<RunOutcome> {
+        self.config.validate()?;
+        let runtime = match self.config.mode {
+            Mode::Deterministic => tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()?,
+            Mode::Throughput => tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(self.config.worker_threads)
+                .enable_time()
+                .build()?,
+        };
+        // The run gets a thread of its own, so it works the same whether the caller is plain
+        // code or already inside an executor (cucumber's, or a tokio runtime): the SDK's
+        // simple span processor blocks on each export and refuses to nest in another executor.
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| runtime.block_on(self.run_inside(capture)))
+                .join()
+                .map_err(|_| Error::Capture("the swarm run panicked".into()))?
+        })
+    }
+
+    fn plan_agents(&self) -> Vec<AgentPlan> {
+        let roles = self.config.roles();
+        let first_role = self.config.pipeline[0];
+        let mut crashes_left = self.config.crash.map_or(0, |crash| crash.agent_count);
+        let crash_at_ns = self.config.crash.map(|crash| crash.at.as_nanos() as u64);
+        let mut plans = Vec::with_capacity(self.config.agent_count);
+        for (team, &size) in self.config.effective_team_sizes().iter().enumerate() {
+            for member in 0..size {
+                let role = roles[member % roles.len()];
+                let crashes = role == first_role && crashes_left > 0;
+                crashes_left -= usize::from(crashes);
+                plans.push(AgentPlan {
+                    index: plans.len(),
+                    role,
+                    team: TeamId(team as u32),
+                    crash_at_ns: if crashes { crash_at_ns } else { None },
+                });
+            }
+        }
+        plans
+    }
+
+    fn coordinator(&self, time_base: TimeBase) -> Arc<dyn Coordinator> {
+        let engine = MemoryCoordinator::new(
+            time_base.epoch_unix_ns(),
+            self.config.lease_duration.as_nanos() as u64,
+            self.config.discipline,
+        );
+        match self.config.outage {
+            Some(outage) => {
+                let start_ns = outage.start.as_nanos() as u64;
+                let window = Outage {
+                    start_ns,
+                    end_ns: start_ns + outage.length.as_nanos() as u64,
+                };
+                Arc::new(WithOutage::new(engine, window))
+            }
+            None => Arc::new(engine),
+        }
+    }
+
+    async fn run_inside(&self, capture: Arc<Capture>) -> Result<RunOutcome> {
+        let config = &self.config;
+        let (clock, time_base) = match config.mode {
+            Mode::Deterministic => (RunClock::simulated(), TimeBase::simulated()),
+            Mode::Throughput => (RunClock::real(), TimeBase::wall_clock_now()),
+        };
+        let identity = vec![
+            KeyValue::new("swarm.seed", config.seed as i64),
+            KeyValue::new("swarm.mode", config.mode.as_str()),
+            KeyValue::new("swarm.agents", config.agent_count as i64),
+            KeyValue::new("swarm.items", config.item_count as i64),
+        ];
+        let mut run_recorder =
+            AgentRecorder::open(Arc::clone(&capture), time_base, "swarm.run", identity, 0);
+        let team_sizes = config.effective_team_sizes();
+        let pipeline: Arc<[_]> = config.pipeline.clone().into();
+        let shared = Arc::new(Shared {
+            config: config.clone(),
+            pipeline: Arc::clone(&pipeline),
+            coordinator: self.coordinator(time_base),
+            capture,
+            boards: Boards::new(team_sizes.len(), pipeline.len()),
+            remaining: AtomicUsize::new(config.item_count),
+            finished: Arc::clone(&self.finished),
+            clock,
+            time_base,
+            deadline_ns: config.deadline.as_nanos() as u64,
+        });
+
+        let mut balancer = LeastLoaded::new(team_sizes.iter().map(|&size| size as u64).collect());
+        for _ in 0..config.item_count {
+            let team = balancer
+                .assign()
+                .ok_or_else(|| Error::InvalidConfig("no team has capacity".into()))?;
+            let spec = WorkSpec {
+                work_type: "feature".into(),
+                team,
+                pipeline: Arc::clone(&pipeline),
+            };
+            let now = clock.now_ns();
+            let item = shared.coordinator.submit(spec, now)?;
+            shared.boards.board(team, 0).push(item);
+            let attrs = vec![
+                KeyValue::new("work.item_id", item.to_string()),
+                KeyValue::new("work.team", team.to_string()),
+                KeyValue::new("work.type", "feature"),
+            ];
+            run_recorder.op(OpKind::Submit, now, now, attrs, OpResult::Served);
+        }
+
+        let (stop_reaper, reaper_stop) = tokio::sync::watch::channel(false);
+        let reaper = tokio::spawn(reaper::run(Arc::clone(&shared), reaper_stop));
+        let handles: Vec<_> = self
+            .plan_agents()
+            .into_iter()
+            .map(|plan| tokio::spawn(agent::run(Arc::clone(&shared), plan)))
+            .collect();
+        let mut agents_crashed = 0;
+        let mut deadline_hit = false;
+        for handle in handles {
+            let report = handle
+                .await
+                .map_err(|error| Error::Capture(format!("an agent task failed: {error}")))??;
+            agents_crashed += usize::from(report.crashed);
+            deadline_hit |= report.hit_deadline;
+        }
+        let end_ns = clock.now_ns();
+        // The receiver may already be gone if the reaper stopped on its own; that is fine.
+        let _ = stop_reaper.send(true);
+        reaper
+            .await
+            .map_err(|error| Error::Capture(format!("the reaper task failed: {error}")))?;
+        run_recorder.close(end_ns);
+        Ok(RunOutcome {
+            seed: config.seed,
+            mode: config.mode,
+            agent_count: config.agent_count,
+            item_count: config.item_count,
+            duration_ns: end_ns,
+            items_unfinished: shared.remaining.load(std::sync::atomic::Ordering::Acquire),
+            agents_crashed,
+            deadline_hit,
+        })
+    }
+}

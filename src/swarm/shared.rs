@@ -1,0 +1,43 @@
+//! State every task of one run shares: configuration, the coordinator, the capture, boards.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use super::board::Boards;
+use super::clock::RunClock;
+use super::config::SwarmConfig;
+use crate::coordination::{Coordinator, Role};
+use crate::telemetry::{Capture, TimeBase};
+
+/// The run's shared state. Nothing here is locked on the hot path: counters are atomics,
+/// boards are append-only, and the coordinator synchronises itself.
+pub struct Shared {
+    /// What the run was asked to do.
+    pub config: SwarmConfig,
+    /// The roles each item passes through.
+    pub pipeline: Arc<[Role]>,
+    /// The system under test.
+    pub coordinator: Arc<dyn Coordinator>,
+    /// Where evidence goes.
+    pub capture: Arc<Capture>,
+    /// Work boards by team and stage.
+    pub boards: Boards,
+    /// Items whose last stage is not yet complete (as the agents saw it).
+    pub remaining: AtomicUsize,
+    /// Items finished, shared with whoever shows progress.
+    pub finished: Arc<AtomicU64>,
+    /// Run-relative clock.
+    pub clock: RunClock,
+    /// Span timestamps base.
+    pub time_base: TimeBase,
+    /// Run-relative time at which everything stops.
+    pub deadline_ns: u64,
+}
+
+impl Shared {
+    /// Notes that an item's last stage completed.
+    pub fn finish_item(&self) {
+        self.remaining.fetch_sub(1, Ordering::AcqRel);
+        self.finished.fetch_add(1, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,15 @@
+//! Step definitions: thin glue from Gherkin to the library. Each step parses its arguments,
+//! makes one or two library calls, and stores or judges the result; no step decides a
+//! verdict itself.
+
+// The one World every feature shares: the swarm configuration, capture and verdicts.
+pub mod world;
+// Given/When steps that shape and run a swarm, and Then steps about coordination.
+mod coordination;
+// Generic evidence steps over spans and histograms, usable from any feature.
+mod telemetry;
+// The cucumber runner with its terminal, JUnit and JSON writers.
+pub mod runner;
+
+pub use runner::run_features;
+pub use world::SwarmWorld;

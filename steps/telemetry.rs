@@ -1,0 +1,112 @@
+//! Generic evidence steps: a spec writer can assert on any span or histogram with these,
+//! without writing Rust. Each prints the observed value beside the expected one.
+
+use cucumber::then;
+use swarmspec::evidence::{self, Comparison, SpanFilter};
+use swarmspec::telemetry::OpKind;
+
+use super::SwarmWorld;
+
+fn op_kind(name: &str) -> anyhow::Result<OpKind> {
+    OpKind::from_span_name(name).ok_or_else(|| {
+        let known: Vec<&str> = OpKind::ALL.iter().map(|op| op.span_name()).collect();
+        anyhow::anyhow!(
+            "no histogram for «{name}»: histograms exist for {}",
+            known.join(", ")
+        )
+    })
+}
+
+#[then(
+    regex = r#"^exactly (\d+) "([^"]+)" spans? ha(?:s|ve) "([^"]+)" = "([^"]*)" for each work item( and stage)?$"#
+)]
+fn exactly_per_item(
+    world: &mut SwarmWorld,
+    n: u64,
+    name: String,
+    key: String,
+    value: String,
+    and_stage: String,
+) -> anyhow::Result<()> {
+    let filter = SpanFilter::named(&name).with_attr(&key, &value);
+    let keys: &[&str] = if and_stage.is_empty() {
+        &["work.item_id"]
+    } else {
+        &["work.item_id", "work.stage"]
+    };
+    let verdict = evidence::query::exactly_per_key(&world.evidence()?.spans, &filter, keys, n);
+    world.judge(verdict)
+}
+
+#[then(
+    regex = r#"^(exactly|at least|at most) (\d+) "([^"]+)" spans? (?:were recorded|ha(?:s|ve) "([^"]+)" = "([^"]*)")$"#
+)]
+fn count_spans(
+    world: &mut SwarmWorld,
+    how: String,
+    n: u64,
+    name: String,
+    key: String,
+    value: String,
+) -> anyhow::Result<()> {
+    let mut filter = SpanFilter::named(&name);
+    if !key.is_empty() {
+        filter = filter.with_attr(&key, &value);
+    }
+    let expected = match how.as_str() {
+        "exactly" => Comparison::Exactly(n),
+        "at least" => Comparison::AtLeast(n),
+        _ => Comparison::AtMost(n),
+    };
+    let verdict = evidence::query::count(&world.evidence()?.spans, &filter, expected);
+    world.judge(verdict)
+}
+
+#[then(expr = "no {string} span has status error")]
+fn no_errors(world: &mut SwarmWorld, name: String) -> anyhow::Result<()> {
+    let filter = SpanFilter::named(&name).with_error(true);
+    let verdict = evidence::query::count(&world.evidence()?.spans, &filter, Comparison::Exactly(0));
+    world.judge(verdict)
+}
+
+#[then(expr = "every {string} span has a parent {string} span")]
+fn has_parent(world: &mut SwarmWorld, child: String, parent: String) -> anyhow::Result<()> {
+    let verdict =
+        evidence::query::every_child_has_parent(&world.evidence()?.spans, &child, &parent);
+    world.judge(verdict)
+}
+
+#[then(expr = "the {string} spans of each work item form one trace")]
+fn one_trace(world: &mut SwarmWorld, names: String) -> anyhow::Result<()> {
+    let names: Vec<&str> = names.split(',').map(str::trim).collect();
+    let verdict =
+        evidence::query::one_trace_per_key(&world.evidence()?.spans, &names, "work.item_id");
+    world.judge(verdict)
+}
+
+#[then(regex = r#"^the p(50|90|95|99|99\.9) latency of "([^"]+)" is below ([\d.]+) ms$"#)]
+fn percentile_latency(
+    world: &mut SwarmWorld,
+    percentile: f64,
+    name: String,
+    bound_ms: f64,
+) -> anyhow::Result<()> {
+    let op = op_kind(&name)?;
+    let verdict =
+        evidence::latency::percentile_below(world.evidence()?, op, percentile / 100.0, bound_ms);
+    world.judge(verdict)
+}
+
+#[then(expr = "the mean latency of {string} is below {float} ms")]
+fn mean(world: &mut SwarmWorld, name: String, bound_ms: f64) -> anyhow::Result<()> {
+    let op = op_kind(&name)?;
+    let verdict = evidence::latency::mean_below(world.evidence()?, op, bound_ms);
+    world.judge(verdict)
+}
+
+#[then(expr = "the throughput of {string} is at least {float} ops\\/s")]
+fn throughput(world: &mut SwarmWorld, name: String, floor: f64) -> anyhow::Result<()> {
+    let op = op_kind(&name)?;
+    let verdict = evidence::latency::throughput_at_least(world.evidence()?, op, floor);
+    world.judge(verdict)
+}

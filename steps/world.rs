@@ -1,0 +1,69 @@
+//! `SwarmWorld`: per-scenario state. Each scenario gets its own configuration and its own
+//! capture, so scenarios never read each other's evidence.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use cucumber::World;
+use swarmspec::evidence::{Evidence, Verdict};
+use swarmspec::swarm::{RunOutcome, Swarm, SwarmConfig};
+use swarmspec::telemetry::Capture;
+
+/// The scenario's swarm, its evidence and its verdicts.
+#[derive(Debug, World)]
+#[world(init = Self::new)]
+pub struct SwarmWorld {
+    /// The swarm the scenario is describing.
+    pub config: SwarmConfig,
+    /// Evidence of the last run, if one ran.
+    pub evidence: Option<Evidence>,
+    /// What the last run said about itself (for messages only).
+    pub outcome: Option<RunOutcome>,
+    /// Span digests of the runs made by a determinism step.
+    pub digests: Vec<String>,
+    /// Every verdict this scenario reached, in order.
+    pub verdicts: Vec<Verdict>,
+}
+
+impl SwarmWorld {
+    fn new() -> Self {
+        Self {
+            config: SwarmConfig::new(100, 100, 42),
+            evidence: None,
+            outcome: None,
+            digests: Vec::new(),
+            verdicts: Vec::new(),
+        }
+    }
+
+    /// Runs the configured swarm into a fresh capture and keeps its evidence.
+    pub fn run_swarm(&mut self) -> anyhow::Result<()> {
+        let capture = Arc::new(Capture::new(self.config.seed));
+        let outcome = Swarm::new(self.config.clone())
+            .run(Arc::clone(&capture))
+            .with_context(|| format!("swarm run failed (seed {})", self.config.seed))?;
+        self.evidence = Some(Evidence::from_capture(&capture)?);
+        self.outcome = Some(outcome);
+        Ok(())
+    }
+
+    /// The last run's evidence, or an error saying no run happened.
+    pub fn evidence(&self) -> anyhow::Result<&Evidence> {
+        self.evidence
+            .as_ref()
+            .context("no swarm has run in this scenario: add a `When the swarm runs` step")
+    }
+
+    /// Prints and keeps a verdict; a failed one fails the step, naming the seed to replay.
+    pub fn judge(&mut self, verdict: Verdict) -> anyhow::Result<()> {
+        println!("      {verdict}");
+        let passed = verdict.passed;
+        let text = verdict.to_string();
+        self.verdicts.push(verdict);
+        if passed {
+            Ok(())
+        } else {
+            anyhow::bail!("{text}\n    replay: seed {}", self.config.seed)
+        }
+    }
+}
