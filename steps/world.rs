@@ -54,9 +54,9 @@ impl SwarmWorld {
             .context("no swarm has run in this scenario: add a `When the swarm runs` step")
     }
 
-    /// Prints and keeps a verdict; a failed one fails the step, naming the seed to replay.
+    /// Keeps a verdict for the evidence ledger; a failed one fails the step, naming the
+    /// seed to replay. (Printing happens once the scenario ends, so lines stay in order.)
     pub fn judge(&mut self, verdict: Verdict) -> anyhow::Result<()> {
-        println!("      {verdict}");
         let passed = verdict.passed;
         let text = verdict.to_string();
         self.verdicts.push(verdict);

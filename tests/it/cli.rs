@@ -1,0 +1,71 @@
+//! The `swarmspec` binary: bad values get a clear one-line error and a non-zero exit.
+
+use std::process::{Command, Output};
+
+fn swarmspec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_swarmspec"))
+        .args(args)
+        .output()
+        .expect("the swarmspec binary runs")
+}
+
+fn check_rejected(args: &[&str], expected_text: &str) {
+    let output = swarmspec(args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "{args:?} should fail; stderr: {stderr}"
+    );
+    assert!(
+        stderr.contains(expected_text),
+        "{args:?}: expected «{expected_text}» in: {stderr}"
+    );
+}
+
+// Proves zero agents is refused with a message naming the problem.
+#[test]
+fn zero_agents_is_refused() {
+    check_rejected(&["run", "--agents", "0"], "must be at least 1");
+}
+
+// Proves a non-number is refused with a message naming the value.
+#[test]
+fn non_number_agents_is_refused() {
+    check_rejected(&["run", "--agents", "many"], "'many' is not a whole number");
+}
+
+// Proves an unknown mode lists the accepted ones.
+#[test]
+fn unknown_mode_is_refused() {
+    check_rejected(&["run", "--mode", "fast"], "deterministic");
+}
+
+// Proves more teams than agents is refused before anything runs.
+#[test]
+fn more_teams_than_agents_is_refused() {
+    check_rejected(
+        &["run", "--agents", "2", "--teams", "3"],
+        "more than --agents",
+    );
+}
+
+// Proves a small deterministic run succeeds and prints figures measured from the capture.
+#[test]
+fn small_run_prints_figures_and_checks() {
+    let output = swarmspec(&[
+        "run",
+        "--agents",
+        "20",
+        "--items",
+        "50",
+        "--mode",
+        "deterministic",
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "stdout: {stdout}");
+    assert!(stdout.contains("work.claim"), "{stdout}");
+    assert!(
+        stdout.contains("PASS no work item held by two agents"),
+        "{stdout}"
+    );
+}

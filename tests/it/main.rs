@@ -1,0 +1,13 @@
+//! Integration tests outside the Gherkin suite: the CLI's handling of bad input, the
+//! runner's refusal to skip unknown steps, and library-level determinism and mutation checks.
+
+#[path = "../../steps/mod.rs"]
+#[allow(
+    dead_code,
+    reason = "the steps module is shared with the Gherkin runner"
+)]
+mod steps;
+
+mod cli;
+mod library;
+mod runner;
