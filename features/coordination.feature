@@ -6,6 +6,7 @@ Feature: Coordination of a Scrum-at-Scale agent swarm
     Given deterministic mode
     And seed 7
 
+  @claim-conflicts
   Scenario: 120 agents racing for the same items get exactly one winner each
     Given a swarm of 120 developer agents
     And 60 work items
@@ -83,6 +84,7 @@ Feature: Coordination of a Scrum-at-Scale agent swarm
     And no agent called the coordinator while its circuit was open
     And every submitted work item is completed
 
+  @timeline
   Scenario: a full lifecycle leaves one trace per item
     Given a swarm of 1 developer agents
     And 3 work items
@@ -93,6 +95,7 @@ Feature: Coordination of a Scrum-at-Scale agent swarm
     And every "work.claim" span has a parent "agent.session" span
     And every "work.complete" span has a parent "agent.session" span
 
+  @claim-performance @claim-conflicts
   Scenario: 1 000 agents on the real clock meet the latency and throughput targets
     Given throughput mode
     And a swarm of 1000 developer agents
@@ -117,6 +120,14 @@ Feature: Coordination of a Scrum-at-Scale agent swarm
       | 100    | 500   | high       |
       | 1000   | 2000  | high       |
       | 10000  | 20000 | spread     |
+
+  @claim-memory
+  Scenario: 10 000 agents stay within the memory budget
+    Given throughput mode
+    And a swarm of 10000 developer agents
+    And 20000 work items
+    When the swarm runs
+    Then every submitted work item is completed
 
   Scenario: the same seed replays the same run, and another seed does not
     Given a swarm of 50 developer agents

@@ -26,6 +26,24 @@ pub enum Error {
     /// A check was asked about evidence that is not there (e.g. no histogram for an operation).
     #[error("no evidence: {0}")]
     NoEvidence(String),
+    /// The claims ledger is malformed; names the file, line and problem.
+    #[error("{path}:{line}: {problem}")]
+    Ledger {
+        /// The ledger file.
+        path: String,
+        /// 1-based line of the problem.
+        line: usize,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A report or history file could not be read or written.
+    #[error("{path}: {problem}")]
+    Report {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        problem: String,
+    },
 }
 
 /// The crate's result alias.

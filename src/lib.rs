@@ -5,6 +5,8 @@
 //! decide from that capture alone. This library knows nothing of cucumber: the Gherkin steps
 //! in `steps/` are thin callers of it.
 
+/// The claims ledger: claims, metrics, and their evaluation.
+pub mod claims;
 /// Coordinator trait, the reference in-memory engine, retry, circuit breaker, load balancer.
 pub mod coordination;
 /// The crate's typed error.
@@ -13,6 +15,8 @@ pub mod error;
 pub mod evidence;
 /// Unique, time-sortable agent and work identifiers.
 pub mod ids;
+/// The report model and its renderers (JSON, Markdown, JUnit, HTML) and run history.
+pub mod report;
 /// The seeded swarm simulator: agents, roles, teams, workload, run loop, faults.
 pub mod swarm;
 /// Per-run capture: one tracer provider with an in-memory exporter, plus latency histograms.

@@ -11,5 +11,5 @@ mod telemetry;
 // The cucumber runner with its terminal, JUnit and JSON writers.
 pub mod runner;
 
-pub use runner::run_features;
+pub use runner::{run_features, run_suite, SuiteOptions, SuiteOutcome};
 pub use world::SwarmWorld;

@@ -1,47 +1,116 @@
-//! Runs every feature file under a directory with the shared steps, printing to the terminal
-//! and writing JUnit and cucumber JSON reports.
+//! Runs every feature file under a directory with the shared steps, writing JUnit and
+//! cucumber JSON, and turns each finished scenario into a `ScenarioResult` for reports.
 
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
+use cucumber::event::ScenarioFinished;
+use cucumber::gherkin::tagexpr::TagOperation;
+use cucumber::tag::Ext as _;
 use cucumber::writer::{self, Stats as _};
 use cucumber::{World as _, WriterExt as _};
+use swarmspec::claims::metrics;
+use swarmspec::report::{series, ScenarioResult, ScenarioStatus};
 
-use super::SwarmWorld;
-use swarmspec::evidence::Verdict;
+use super::world::{SwarmWorld, SEED_OVERRIDE};
 
-/// The verdicts one scenario reached, for the ledger printed and written after the run.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ScenarioEvidence {
-    /// Feature name.
-    pub feature: String,
-    /// Scenario name.
-    pub scenario: String,
-    /// The seed its swarm ran with (replays it).
-    pub seed: u64,
-    /// Every verdict, in step order.
-    pub verdicts: Vec<Verdict>,
+/// How to run a suite.
+#[derive(Debug, Clone, Default)]
+pub struct SuiteOptions {
+    /// Where the `.feature` files are.
+    pub features_dir: PathBuf,
+    /// Where `junit.xml`, `cucumber.json` and `verdicts.json` go.
+    pub reports_dir: PathBuf,
+    /// Only scenarios whose tags satisfy this expression run.
+    pub tags: Option<String>,
+    /// Replaces every scenario's seed.
+    pub seed: Option<u64>,
+    /// Send cucumber's step-by-step output to `cucumber.log` in the report directory
+    /// instead of the terminal (for a progress bar to own the terminal).
+    pub quiet: bool,
+    /// Counts finished scenarios, live.
+    pub finished_scenarios: Option<Arc<AtomicU64>>,
 }
 
-type Ledger = Arc<Mutex<Vec<ScenarioEvidence>>>;
+/// What a suite run produced.
+#[derive(Debug, Clone)]
+pub struct SuiteOutcome {
+    /// No step failed or was skipped, every file parsed, and at least one step ran.
+    pub passed: bool,
+    /// Every scenario that ran, in order.
+    pub scenarios: Vec<ScenarioResult>,
+    /// Feature files that did not parse.
+    pub parse_errors: usize,
+}
 
-fn lock(ledger: &Ledger) -> std::sync::MutexGuard<'_, Vec<ScenarioEvidence>> {
-    // The ledger is only appended to; a panic elsewhere leaves it usable.
-    ledger
+type Results = Arc<Mutex<Vec<ScenarioResult>>>;
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Only appended to or replaced whole; a panic elsewhere leaves it usable.
+    mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn print_ledger(entries: &[ScenarioEvidence]) {
+fn scenario_result(
+    feature: &cucumber::gherkin::Feature,
+    scenario: &cucumber::gherkin::Scenario,
+    finished: &ScenarioFinished,
+    world: Option<&mut SwarmWorld>,
+) -> ScenarioResult {
+    let (status, failure) = match finished {
+        ScenarioFinished::StepPassed => (ScenarioStatus::Passed, None),
+        ScenarioFinished::StepSkipped => (
+            ScenarioStatus::Skipped,
+            Some("a step has no definition".to_owned()),
+        ),
+        ScenarioFinished::StepFailed(_, _, error) => {
+            (ScenarioStatus::Failed, Some(error.to_string()))
+        }
+        ScenarioFinished::BeforeHookFailed(_) => (
+            ScenarioStatus::Failed,
+            Some("a before hook failed".to_owned()),
+        ),
+    };
+    let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
+    let mut result = ScenarioResult {
+        feature: feature.name.clone(),
+        name: scenario.name.clone(),
+        tags,
+        status,
+        failure,
+        seed: 0,
+        mode: None,
+        verdicts: Vec::new(),
+        metrics: metrics::Observed::new(),
+        latencies: Vec::new(),
+        throughput_series: Vec::new(),
+        timeline: Vec::new(),
+    };
+    let Some(world) = world else { return result };
+    result.seed = world.config.seed;
+    result.verdicts = std::mem::take(&mut world.verdicts);
+    if let Some(evidence) = world.evidence.take() {
+        result.mode = Some(world.config.mode.as_str().to_owned());
+        result.metrics = metrics::from_evidence(&evidence);
+        result.latencies = series::latencies(&evidence.latencies);
+        result.throughput_series = series::claim_throughput(&evidence);
+        if result.tags.iter().any(|t| t == "timeline") {
+            result.timeline = series::timeline(&evidence);
+        }
+    }
+    result.metrics.extend(std::mem::take(&mut world.measured));
+    result
+}
+
+fn print_ledger(entries: &[ScenarioResult]) {
     println!();
     println!("[Evidence] expected vs observed, per scenario");
     for entry in entries {
-        println!(
-            "  {} › {} (seed {})",
-            entry.feature, entry.scenario, entry.seed
-        );
+        println!("  {} › {} (seed {})", entry.feature, entry.name, entry.seed);
         for verdict in &entry.verdicts {
             for (i, line) in verdict.to_string().lines().enumerate() {
                 println!("    {}{line}", if i == 0 { "" } else { "  " });
@@ -50,9 +119,9 @@ fn print_ledger(entries: &[ScenarioEvidence]) {
     }
 }
 
-/// Runs the features in `features_dir`; writes `junit.xml`, `cucumber.json` and
-/// `verdicts.json` (every verdict with its expected, observed and evidence) into `reports_dir`. Returns whether everything passed (no failed, skipped or unparsed step).
-pub async fn run_features(features_dir: &Path, reports_dir: &Path) -> anyhow::Result<bool> {
+/// Runs the features in `options.features_dir`.
+pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
+    let reports_dir = &options.reports_dir;
     std::fs::create_dir_all(reports_dir).with_context(|| {
         format!(
             "cannot create the report directory {}",
@@ -63,44 +132,87 @@ pub async fn run_features(features_dir: &Path, reports_dir: &Path) -> anyhow::Re
         let path = reports_dir.join(name);
         File::create(&path).with_context(|| format!("cannot write {}", path.display()))
     };
-    let junit = open("junit.xml")?;
-    let json = open("cucumber.json")?;
-    let ledger: Ledger = Arc::default();
-    let collected = Arc::clone(&ledger);
+    let tags: Option<TagOperation> = match &options.tags {
+        Some(text) => Some(
+            text.parse()
+                .map_err(|e| anyhow::anyhow!("bad tag expression «{text}»: {e}"))?,
+        ),
+        None => None,
+    };
+    let terminal: Box<dyn std::io::Write> = if options.quiet {
+        Box::new(open("cucumber.log")?)
+    } else {
+        Box::new(std::io::stdout())
+    };
+    let (junit, json) = (open("junit.xml")?, open("cucumber.json")?);
+    *lock(&SEED_OVERRIDE) = options.seed;
+
+    let results: Results = Arc::default();
+    let collected = Arc::clone(&results);
+    let counter = options.finished_scenarios.clone();
     let finished = SwarmWorld::cucumber()
-        .after(move |feature, _rule, scenario, _finished, world| {
-            if let Some(world) = world {
-                lock(&collected).push(ScenarioEvidence {
-                    feature: feature.name.clone(),
-                    scenario: scenario.name.clone(),
-                    seed: world.config.seed,
-                    verdicts: std::mem::take(&mut world.verdicts),
-                });
+        .after(move |feature, _rule, scenario, finished, world| {
+            lock(&collected).push(scenario_result(feature, scenario, finished, world));
+            if let Some(counter) = &counter {
+                counter.fetch_add(1, Ordering::Relaxed);
             }
             Box::pin(async {})
         })
         // Swarm runs are CPU-bound and block while they run: one at a time keeps timings honest.
         .max_concurrent_scenarios(1)
         .with_writer(
-            writer::Basic::raw(std::io::stdout(), writer::Coloring::Auto, 0)
+            writer::Basic::raw(terminal, writer::Coloring::Auto, 0)
                 .summarized()
                 .tee::<SwarmWorld, _>(writer::JUnit::for_tee(junit, 0))
                 .tee::<SwarmWorld, _>(writer::Json::for_tee(json))
                 .normalized(),
         )
         .fail_on_skipped()
+        // Never read the process's arguments: they belong to swarmspec or the test harness.
         .with_default_cli()
-        .run(features_dir)
+        .filter_run(
+            options.features_dir.clone(),
+            move |feature, rule, scenario| {
+                let all_tags = feature
+                    .tags
+                    .iter()
+                    .chain(rule.iter().flat_map(|r| &r.tags))
+                    .chain(&scenario.tags);
+                tags.as_ref().is_none_or(|op| op.eval(all_tags))
+            },
+        )
         .await;
-    let entries = lock(&ledger).clone();
-    print_ledger(&entries);
+    *lock(&SEED_OVERRIDE) = None;
+
+    let scenarios = lock(&results).clone();
+    if !options.quiet {
+        print_ledger(&scenarios);
+    }
     let path = reports_dir.join("verdicts.json");
-    let json = serde_json::to_string_pretty(&entries).context("serialising the verdicts")?;
+    let json = serde_json::to_string_pretty(&scenarios).context("serialising the verdicts")?;
     std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))?;
     // A suite that ran no step proves nothing: count it as a failure, not a pass.
     let ran_something = finished.passed_steps() + finished.failed_steps() > 0;
     if !ran_something {
-        eprintln!("no step ran: is {} empty?", features_dir.display());
+        eprintln!(
+            "no step ran: is {} empty, or did the tags filter out everything?",
+            options.features_dir.display()
+        );
     }
-    Ok(ran_something && !finished.execution_has_failed())
+    Ok(SuiteOutcome {
+        passed: ran_something && !finished.execution_has_failed(),
+        scenarios,
+        parse_errors: finished.parsing_errors(),
+    })
+}
+
+/// Runs the features in `features_dir` with terminal output, reports in `reports_dir`;
+/// returns whether everything passed.
+pub async fn run_features(features_dir: &Path, reports_dir: &Path) -> anyhow::Result<bool> {
+    let options = SuiteOptions {
+        features_dir: features_dir.to_path_buf(),
+        reports_dir: reports_dir.to_path_buf(),
+        ..SuiteOptions::default()
+    };
+    Ok(run_suite(&options).await?.passed)
 }

@@ -1,12 +1,13 @@
 //! `SwarmWorld`: per-scenario state. Each scenario gets its own configuration and its own
 //! capture, so scenarios never read each other's evidence.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use cucumber::World;
+use swarmspec::claims::metrics::Observed;
 use swarmspec::evidence::{Evidence, Verdict};
-use swarmspec::swarm::{RunOutcome, Swarm, SwarmConfig};
+use swarmspec::swarm::{memory, RunOutcome, Swarm, SwarmConfig};
 use swarmspec::telemetry::Capture;
 
 /// The scenario's swarm, its evidence and its verdicts.
@@ -23,6 +24,18 @@ pub struct SwarmWorld {
     pub digests: Vec<String>,
     /// Every verdict this scenario reached, in order.
     pub verdicts: Vec<Verdict>,
+    /// Metrics measured outside the spans (memory), merged into the scenario's metrics.
+    pub measured: Observed,
+}
+
+/// A seed that replaces every scenario's own (set by `swarmspec verify --seed`). One verify
+/// runs at a time per process, so a process-wide setting is enough.
+pub static SEED_OVERRIDE: Mutex<Option<u64>> = Mutex::new(None);
+
+fn seed_override() -> Option<u64> {
+    *SEED_OVERRIDE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl SwarmWorld {
@@ -33,15 +46,27 @@ impl SwarmWorld {
             outcome: None,
             digests: Vec::new(),
             verdicts: Vec::new(),
+            measured: Observed::new(),
         }
     }
 
     /// Runs the configured swarm into a fresh capture and keeps its evidence.
     pub fn run_swarm(&mut self) -> anyhow::Result<()> {
+        if let Some(seed) = seed_override() {
+            self.config.seed = seed;
+        }
         let capture = Arc::new(Capture::new(self.config.seed));
+        let peak_reset = memory::reset_peak();
+        let before = memory::read();
         let outcome = Swarm::new(self.config.clone())
             .run(Arc::clone(&capture))
             .with_context(|| format!("swarm run failed (seed {})", self.config.seed))?;
+        if let (true, Some(before), Some(after)) = (peak_reset, before, memory::read()) {
+            let growth_mb = after.peak_bytes.saturating_sub(before.current_bytes) as f64 / 1e6;
+            let per_100_agents = growth_mb * 100.0 / self.config.agent_count as f64;
+            self.measured
+                .insert("memory.rss_mb_per_100_agents".into(), per_100_agents);
+        }
         self.evidence = Some(Evidence::from_capture(&capture)?);
         self.outcome = Some(outcome);
         Ok(())

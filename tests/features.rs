@@ -2,6 +2,11 @@
 //! uses. Exits non-zero if any step fails, is skipped (undefined) or a file does not parse.
 
 #[path = "../steps/mod.rs"]
+#[allow(
+    dead_code,
+    unused_imports,
+    reason = "the steps module also serves the CLI, which uses all of it"
+)]
 mod steps;
 
 use std::path::Path;

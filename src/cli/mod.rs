@@ -1,7 +1,9 @@
 //! Argument parsing and dispatch to the subcommands.
 
+mod embedded;
 mod progress;
 mod run;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -21,6 +23,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the Gherkin suite, decide every claim in the ledger from the captured evidence,
+    /// and write report.json, report.md, junit.xml and report.html (the nightly job).
+    Verify(verify::VerifyArgs),
     /// Run one swarm and print its measured figures and the conflicts the checker found.
     Run(run::RunArgs),
 }
@@ -29,5 +34,6 @@ enum Command {
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Verify(args) => verify::verify(args),
     }
 }

@@ -19,17 +19,20 @@ pub struct DelayedBar {
 }
 
 impl DelayedBar {
-    /// Starts watching `done` (units finished out of `total`), labelled `what`.
-    pub fn start(total: u64, done: Arc<AtomicU64>, what: &'static str) -> Self {
+    /// Starts watching `done` (units finished out of `total`, if known), labelled `what`.
+    pub fn start(total: Option<u64>, done: Arc<AtomicU64>, what: &'static str) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let stop_seen = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
             let began = Instant::now();
-            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
-            let style = ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:40}] {pos}/{len} {msg} ({per_sec})",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::hidden());
+            let template = if total.is_some() {
+                "{elapsed_precise} [{bar:40}] {pos}/{len} {msg} ({per_sec})"
+            } else {
+                "{elapsed_precise} {spinner} {pos} {msg}"
+            };
+            let style = ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style.progress_chars("=> "));
             bar.set_message(what);
             let mut shown = false;

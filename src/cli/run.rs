@@ -94,7 +94,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let swarm = Swarm::new(config.clone());
     let started = Instant::now();
     let outcome = {
-        let _bar = DelayedBar::start(config.item_count as u64, swarm.finished_counter(), "items");
+        let _bar = DelayedBar::start(
+            Some(config.item_count as u64),
+            swarm.finished_counter(),
+            "items",
+        );
         swarm.run(Arc::clone(&capture))
     }
     .with_context(|| format!("the swarm run failed (seed {})", config.seed))?;

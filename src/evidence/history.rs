@@ -87,33 +87,37 @@ fn fmt_end(end_ns: u64) -> String {
     }
 }
 
-/// No work item was held by two agents at overlapping times.
-pub fn no_overlapping_holds(spans: &[SpanRecord]) -> Verdict {
-    let by_item = holds(spans);
+/// Every pair of holds of one item that overlap in time, described with both agents.
+pub fn overlapping_holds(by_item: &BTreeMap<String, Vec<Hold>>) -> Vec<String> {
     let mut conflicts = Vec::new();
     for item_holds in by_item.values() {
         for (i, first) in item_holds.iter().enumerate() {
-            for second in &item_holds[i + 1..] {
-                if second.start_ns >= first.end_ns {
-                    continue;
-                }
-                {
-                    conflicts.push(format!(
-                        "{} held by {} [{}..{}] (claim span {}) and by {} [{}..{}] (claim span {})",
-                        first.item,
-                        first.agent,
-                        first.start_ns,
-                        fmt_end(first.end_ns),
-                        first.claim_span,
-                        second.agent,
-                        second.start_ns,
-                        fmt_end(second.end_ns),
-                        second.claim_span,
-                    ));
-                }
+            for second in item_holds[i + 1..]
+                .iter()
+                .filter(|s| s.start_ns < first.end_ns)
+            {
+                conflicts.push(format!(
+                    "{} held by {} [{}..{}] (claim span {}) and by {} [{}..{}] (claim span {})",
+                    first.item,
+                    first.agent,
+                    first.start_ns,
+                    fmt_end(first.end_ns),
+                    first.claim_span,
+                    second.agent,
+                    second.start_ns,
+                    fmt_end(second.end_ns),
+                    second.claim_span,
+                ));
             }
         }
     }
+    conflicts
+}
+
+/// No work item was held by two agents at overlapping times.
+pub fn no_overlapping_holds(spans: &[SpanRecord]) -> Verdict {
+    let by_item = holds(spans);
+    let conflicts = overlapping_holds(&by_item);
     let hold_count: usize = by_item.values().map(Vec::len).sum();
     Verdict::new(
         "no work item held by two agents at the same time",
@@ -165,8 +169,9 @@ pub fn reaped_items_reclaimed(spans: &[SpanRecord]) -> Verdict {
     )
 }
 
-/// Every submitted item has a completed `work.complete` at stage `last_stage`.
-pub fn every_item_finished(spans: &[SpanRecord], last_stage: usize) -> Verdict {
+/// Submitted items, and those among them without a completed `work.complete` at
+/// `last_stage`.
+pub fn unfinished_items(spans: &[SpanRecord], last_stage: usize) -> (Vec<String>, Vec<String>) {
     let submitted: Vec<String> = spans
         .iter()
         .filter(|s| s.name == "work.submit")
@@ -181,11 +186,17 @@ pub fn every_item_finished(spans: &[SpanRecord], last_stage: usize) -> Verdict {
         })
         .filter_map(|s| s.attr_text("work.item_id"))
         .collect();
-    let unfinished: Vec<String> = submitted
+    let unfinished = submitted
         .iter()
         .filter(|item| !finished.contains(*item))
-        .map(|item| format!("{item} never completed stage {last_stage}"))
+        .cloned()
         .collect();
+    (submitted, unfinished)
+}
+
+/// Every submitted item has a completed `work.complete` at stage `last_stage`.
+pub fn every_item_finished(spans: &[SpanRecord], last_stage: usize) -> Verdict {
+    let (submitted, unfinished) = unfinished_items(spans, last_stage);
     Verdict::new(
         "every submitted work item is completed",
         unfinished.is_empty() && !submitted.is_empty(),
@@ -195,7 +206,10 @@ pub fn every_item_finished(spans: &[SpanRecord], last_stage: usize) -> Verdict {
             unfinished.len(),
             submitted.len()
         ),
-        unfinished,
+        unfinished
+            .iter()
+            .map(|item| format!("{item} never completed stage {last_stage}"))
+            .collect(),
     )
 }
 

@@ -13,6 +13,8 @@ pub mod board;
 pub mod clock;
 /// Run configuration and its validation.
 pub mod config;
+/// Resident memory of this process, for memory claims.
+pub mod memory;
 /// The lease reaper task.
 pub mod reaper;
 /// State shared by the run's tasks.

@@ -4,7 +4,8 @@
 #[path = "../../steps/mod.rs"]
 #[allow(
     dead_code,
-    reason = "the steps module is shared with the Gherkin runner"
+    unused_imports,
+    reason = "the steps module also serves the CLI, which uses all of it"
 )]
 mod steps;
 

@@ -1,0 +1,12 @@
+//! The claims ledger: what the swarm is claimed to do, and whether this run's evidence
+//! VERIFIES it, REFUTES it, or leaves it UNVERIFIED (no evidence: never a pass).
+
+/// Evaluation of a ledger against the metrics scenarios observed, and regressions.
+pub mod evaluate;
+/// Loading and validating a ledger file, with file:line errors.
+pub mod ledger;
+/// The metric catalogue and metrics computed from evidence.
+pub mod metrics;
+
+pub use evaluate::{evaluate, mark_regressions, ClaimResult, ClaimStatus, ScenarioMetrics};
+pub use ledger::{Claim, Comparator, Ledger};

@@ -1,0 +1,240 @@
+//! `swarmspec verify`: run the Gherkin suite, evaluate the claims ledger, write the reports,
+//! append to the history, compare with a baseline, and exit non-zero on anything false.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use clap::Args;
+
+use super::embedded;
+use super::progress::DelayedBar;
+use crate::steps::{run_suite, SuiteOptions};
+use swarmspec::claims::{self, ClaimResult, ClaimStatus, Ledger, ScenarioMetrics};
+use swarmspec::report::{self, history, Machine, RunInfo, RunReport, ScenarioStatus, Summary};
+
+/// Options of `swarmspec verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Directory of `.feature` files (the embedded suite when the default is absent).
+    #[arg(long, default_value = "features")]
+    features: PathBuf,
+    /// Run only scenarios matching this tag expression, e.g. "@claim-performance and not @slow".
+    #[arg(long)]
+    tags: Option<String>,
+    /// Replace every scenario's seed with this one.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Claims ledger (the embedded one when the default is absent).
+    #[arg(long, default_value = "claims.toml")]
+    ledger: PathBuf,
+    /// Report directory [default: reports/<run-id>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// History file each run appends to.
+    #[arg(long, default_value = "reports/history.jsonl")]
+    history: PathBuf,
+    /// Compare with a previous run: a report directory, or `latest` for the last run in the
+    /// history. A claim worse by more than its tolerance is a REGRESSION and fails the run.
+    #[arg(long)]
+    baseline: Option<String>,
+    /// Also fail when a claim is UNVERIFIED.
+    #[arg(long)]
+    strict: bool,
+}
+
+/// A sortable, unique run id: UTC time to the second, then the process id.
+fn run_id(now_unix_s: u64) -> String {
+    let days = (now_unix_s / 86_400) as i64;
+    let seconds = now_unix_s % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z-{}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60,
+        std::process::id()
+    )
+}
+
+fn load_ledger(path: &Path) -> anyhow::Result<(Ledger, String)> {
+    if embedded::use_embedded(path, "claims.toml") {
+        Ok((
+            Ledger::parse(embedded::LEDGER, "claims.toml (embedded)")?,
+            "claims.toml (embedded)".into(),
+        ))
+    } else {
+        Ok((Ledger::load(path)?, path.display().to_string()))
+    }
+}
+
+fn baseline_claims(baseline: &str, history_path: &Path) -> anyhow::Result<Vec<ClaimResult>> {
+    if baseline == "latest" {
+        let runs = history::read(history_path)?;
+        let last = runs.last().with_context(|| {
+            format!(
+                "--baseline latest: {} holds no run yet",
+                history_path.display()
+            )
+        })?;
+        return Ok(last.claims.clone());
+    }
+    let path = Path::new(baseline).join("report.json");
+    Ok(report::read(&path)?.claims)
+}
+
+fn print_summary(report: &RunReport, out: &Path) {
+    println!();
+    println!(
+        "{:<26} {:<11} {:>18} {:>16}  statement",
+        "claim", "status", "observed", "expected"
+    );
+    for claim in &report.claims {
+        let observed = claim
+            .observed
+            .map_or("—".to_owned(), |v| format!("{v:.3} {}", claim.unit));
+        println!(
+            "{:<26} {:<11} {:>18} {:>16}  {}",
+            claim.id,
+            claim.status.as_str(),
+            observed,
+            format!("{} {}", claim.expected, claim.unit),
+            claim.statement
+        );
+    }
+    for scenario in report
+        .scenarios
+        .iter()
+        .filter(|s| s.status != ScenarioStatus::Passed)
+    {
+        println!(
+            "\n{:?}: {} › {} (replay with --seed {})",
+            scenario.status, scenario.feature, scenario.name, scenario.seed
+        );
+        if let Some(failure) = &scenario.failure {
+            println!("  {}", failure.lines().next().unwrap_or_default());
+        }
+    }
+    let s = &report.summary;
+    println!(
+        "\nscenarios: {} passed, {} failed; claims: {} verified, {} refuted, {} unverified, {} regressed",
+        s.scenarios_passed, s.scenarios_failed, s.claims_verified, s.claims_refuted, s.claims_unverified, s.claims_regressed
+    );
+    println!("reports: {}", out.display());
+}
+
+/// Runs the nightly verification.
+pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let (ledger, ledger_name) = load_ledger(&args.ledger)?;
+    let features = if embedded::use_embedded(&args.features, "features") {
+        embedded::extract_features()?
+    } else if args.features.is_dir() {
+        args.features.clone()
+    } else {
+        anyhow::bail!("{}: no such features directory", args.features.display());
+    };
+    let baseline = match &args.baseline {
+        Some(baseline) => {
+            Some(baseline_claims(baseline, &args.history).context("reading the baseline")?)
+        }
+        None => None,
+    };
+    let started_unix_s = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let id = run_id(started_unix_s);
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("reports").join(&id));
+
+    let finished = Arc::new(AtomicU64::new(0));
+    let options = SuiteOptions {
+        features_dir: features.clone(),
+        reports_dir: out.clone(),
+        tags: args.tags.clone(),
+        seed: args.seed,
+        quiet: true,
+        finished_scenarios: Some(Arc::clone(&finished)),
+    };
+    let suite = {
+        let _bar = DelayedBar::start(None, finished, "scenarios finished");
+        futures::executor::block_on(run_suite(&options))?
+    };
+    if suite.parse_errors > 0 {
+        eprintln!(
+            "{} feature file(s) did not parse: see {}",
+            suite.parse_errors,
+            out.join("cucumber.log").display()
+        );
+    }
+
+    let measured: Vec<ScenarioMetrics> = suite
+        .scenarios
+        .iter()
+        .map(|s| ScenarioMetrics {
+            name: format!("{} › {}", s.feature, s.name),
+            tags: s.tags.clone(),
+            observed: s.metrics.clone(),
+        })
+        .collect();
+    let mut results = claims::evaluate(&ledger, &measured);
+    if let Some(baseline) = &baseline {
+        claims::mark_regressions(&ledger, &mut results, baseline);
+    }
+    let mut summary = Summary::of(&suite.scenarios, &results);
+    if !suite.passed && summary.scenarios_failed == 0 {
+        // Parse errors or an empty run: no scenario to blame, but the run did not pass.
+        summary.scenarios_failed = summary.scenarios_failed.max(1);
+    }
+    let report = RunReport {
+        run: RunInfo {
+            run_id: id,
+            started_unix_s,
+            seed_override: args.seed,
+            tags: args.tags.clone(),
+            ledger: ledger_name,
+            features: features.display().to_string(),
+            machine: Machine::current(),
+        },
+        summary,
+        claims: results,
+        scenarios: suite.scenarios,
+    };
+    report::write_all(&report, &out)?;
+    if let Some(parent) = args.history.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    history::append(&args.history, &report)?;
+    print_summary(&report, &out);
+    let unverified = report
+        .claims
+        .iter()
+        .any(|c| c.status == ClaimStatus::Unverified);
+    if args.strict && unverified {
+        eprintln!("--strict: some claims are UNVERIFIED");
+    }
+    Ok(if report.passed(args.strict) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

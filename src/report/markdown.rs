@@ -1,0 +1,81 @@
+//! Markdown for a pull-request comment: the summary, the claims table, failed scenarios.
+//!
+//! `render_body` holds everything that depends only on the evidence (no run id, no time, no
+//! paths), so a seeded deterministic run renders the same body on every machine.
+
+use std::fmt::Write as _;
+
+use super::model::{RunReport, ScenarioStatus};
+
+/// The whole document: a header naming the run, then the body.
+pub fn render(report: &RunReport) -> String {
+    let run = &report.run;
+    let mut out = format!(
+        "# swarmspec verify — run {}\n\nMachine: {} cores, {}/{}. Ledger: `{}`.",
+        run.run_id, run.machine.cores, run.machine.os, run.machine.arch, run.ledger
+    );
+    if let Some(seed) = run.seed_override {
+        let _ = write!(out, " Seed: {seed}.");
+    }
+    if let Some(tags) = &run.tags {
+        let _ = write!(out, " Tags: `{tags}`.");
+    }
+    out.push_str("\n\n");
+    out.push_str(&render_body(report));
+    out
+}
+
+fn observed_text(value: Option<f64>, unit: &str) -> String {
+    value.map_or_else(|| "—".to_owned(), |v| format!("{v:.3} {unit}"))
+}
+
+/// Summary, claims and failing scenarios: stable for a seeded deterministic run.
+pub fn render_body(report: &RunReport) -> String {
+    let s = &report.summary;
+    let mut out = format!(
+        "**{}** — scenarios: {} passed, {} failed of {}; claims: {} verified, {} refuted, {} unverified, {} regressed.\n\n",
+        if report.passed(false) { "PASS" } else { "FAIL" },
+        s.scenarios_passed,
+        s.scenarios_failed,
+        s.scenarios,
+        s.claims_verified,
+        s.claims_refuted,
+        s.claims_unverified,
+        s.claims_regressed
+    );
+    out.push_str("## Claims\n\n| claim | status | observed | expected | statement |\n|---|---|---|---|---|\n");
+    for claim in &report.claims {
+        let _ = writeln!(
+            out,
+            "| `{}` | **{}** | {} | {} {} | {} |",
+            claim.id,
+            claim.status.as_str(),
+            observed_text(claim.observed, &claim.unit),
+            claim.expected,
+            claim.unit,
+            claim.statement.replace('|', "\\|")
+        );
+    }
+    let failed: Vec<_> = report
+        .scenarios
+        .iter()
+        .filter(|sc| sc.status != ScenarioStatus::Passed)
+        .collect();
+    out.push_str("\n## Scenarios\n\n");
+    if failed.is_empty() {
+        let _ = writeln!(out, "All {} scenarios passed.", report.scenarios.len());
+    }
+    for scenario in failed {
+        let _ = writeln!(
+            out,
+            "- **{:?}** {} › {} (seed {})",
+            scenario.status, scenario.feature, scenario.name, scenario.seed
+        );
+        if let Some(failure) = &scenario.failure {
+            for line in failure.lines().take(6) {
+                let _ = writeln!(out, "  > {line}");
+            }
+        }
+    }
+    out
+}

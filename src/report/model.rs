@@ -1,0 +1,187 @@
+//! The report model: everything a verify run found, serialisable as one JSON document.
+
+use serde::{Deserialize, Serialize};
+
+use crate::claims::metrics::Observed;
+use crate::claims::{ClaimResult, ClaimStatus};
+use crate::evidence::Verdict;
+
+/// Where and how the run happened.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunInfo {
+    /// Unique id of the run (also its report directory name).
+    pub run_id: String,
+    /// Start, seconds since the Unix epoch.
+    pub started_unix_s: u64,
+    /// Seed that replaced every scenario's own, if one was given.
+    pub seed_override: Option<u64>,
+    /// Tag expression that filtered scenarios, if any.
+    pub tags: Option<String>,
+    /// The ledger used.
+    pub ledger: String,
+    /// The features directory used.
+    pub features: String,
+    /// The machine.
+    pub machine: Machine,
+}
+
+/// The machine a run measured on.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Machine {
+    /// Logical cores available.
+    pub cores: usize,
+    /// Operating system.
+    pub os: String,
+    /// CPU architecture.
+    pub arch: String,
+}
+
+impl Machine {
+    /// This machine.
+    pub fn current() -> Self {
+        Self {
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            os: std::env::consts::OS.into(),
+            arch: std::env::consts::ARCH.into(),
+        }
+    }
+}
+
+/// A scenario's result.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum ScenarioStatus {
+    /// Every step passed.
+    Passed,
+    /// A step failed.
+    Failed,
+    /// A step was skipped (undefined), which also fails the run.
+    Skipped,
+}
+
+/// One span on the timeline chart.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TimelineSpan {
+    /// Span name.
+    pub name: String,
+    /// Who (agent id or component).
+    pub lane: String,
+    /// Start, ms since the scenario's first span.
+    pub start_ms: f64,
+    /// Duration, ms.
+    pub duration_ms: f64,
+    /// Error status.
+    pub error: bool,
+}
+
+/// Latency figures of one operation kind (serialisable copy of a histogram summary).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OperationLatency {
+    /// Span name.
+    pub op: String,
+    /// Samples.
+    pub count: u64,
+    /// Mean, ms.
+    pub mean_ms: f64,
+    /// p50, ms.
+    pub p50_ms: f64,
+    /// p95, ms.
+    pub p95_ms: f64,
+    /// p99, ms.
+    pub p99_ms: f64,
+    /// Maximum, ms.
+    pub max_ms: f64,
+}
+
+/// Everything one scenario produced.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScenarioResult {
+    /// Feature name.
+    pub feature: String,
+    /// Scenario name.
+    pub name: String,
+    /// Tags without `@`.
+    pub tags: Vec<String>,
+    /// Outcome.
+    pub status: ScenarioStatus,
+    /// The failing step's message, if any.
+    pub failure: Option<String>,
+    /// Seed the scenario ran with.
+    pub seed: u64,
+    /// Swarm mode, if a swarm ran.
+    pub mode: Option<String>,
+    /// Verdicts in step order.
+    pub verdicts: Vec<Verdict>,
+    /// Metrics computed from the scenario's evidence.
+    pub metrics: Observed,
+    /// Latency per operation kind (real-clock runs measure, simulated runs model).
+    pub latencies: Vec<OperationLatency>,
+    /// Claims per second over the run, in equal time bins (real-clock runs only).
+    pub throughput_series: Vec<(f64, f64)>,
+    /// Spans to draw, for scenarios tagged `@timeline`.
+    pub timeline: Vec<TimelineSpan>,
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Summary {
+    /// Scenarios run.
+    pub scenarios: usize,
+    /// Passed.
+    pub scenarios_passed: usize,
+    /// Failed or skipped.
+    pub scenarios_failed: usize,
+    /// Claims VERIFIED.
+    pub claims_verified: usize,
+    /// Claims REFUTED.
+    pub claims_refuted: usize,
+    /// Claims UNVERIFIED.
+    pub claims_unverified: usize,
+    /// Claims in REGRESSION.
+    pub claims_regressed: usize,
+}
+
+impl Summary {
+    /// Counts from scenarios and claims.
+    pub fn of(scenarios: &[ScenarioResult], claims: &[ClaimResult]) -> Self {
+        let count = |status| claims.iter().filter(|c| c.status == status).count();
+        let passed = scenarios
+            .iter()
+            .filter(|s| s.status == ScenarioStatus::Passed)
+            .count();
+        Self {
+            scenarios: scenarios.len(),
+            scenarios_passed: passed,
+            scenarios_failed: scenarios.len() - passed,
+            claims_verified: count(ClaimStatus::Verified),
+            claims_refuted: count(ClaimStatus::Refuted),
+            claims_unverified: count(ClaimStatus::Unverified),
+            claims_regressed: count(ClaimStatus::Regression),
+        }
+    }
+}
+
+/// The complete report of one verify run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunReport {
+    /// Run information.
+    pub run: RunInfo,
+    /// Counts.
+    pub summary: Summary,
+    /// Claims, in ledger order.
+    pub claims: Vec<ClaimResult>,
+    /// Scenarios, in run order.
+    pub scenarios: Vec<ScenarioResult>,
+}
+
+impl RunReport {
+    /// Whether the run passes: every scenario passed, no claim refuted or regressed, and
+    /// (when `strict`) none unverified.
+    pub fn passed(&self, strict: bool) -> bool {
+        let s = &self.summary;
+        s.scenarios > 0
+            && s.scenarios_failed == 0
+            && s.claims_refuted == 0
+            && s.claims_regressed == 0
+            && (!strict || s.claims_unverified == 0)
+    }
+}
