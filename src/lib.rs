@@ -9,6 +9,8 @@
 pub mod claims;
 /// Coordinator trait, the reference in-memory engine, retry, circuit breaker, load balancer.
 pub mod coordination;
+/// Numeric claims in Markdown prose, checked against the verified claims.
+pub mod docs_check;
 /// The crate's typed error.
 pub mod error;
 /// Pure checks over captured spans and histograms, each returning a `Verdict`.

@@ -9,6 +9,17 @@ use serde::Serialize;
 use super::ledger::{Claim, Comparator, Ledger};
 use super::metrics::{Better, Observed};
 
+/// A figure with enough digits to be read: whole numbers above 1000, four significant
+/// digits below, so 0.000412 ms does not print as 0.000.
+pub fn format_value(value: f64) -> String {
+    if value == 0.0 || !value.is_finite() {
+        return format!("{value}");
+    }
+    let magnitude = value.abs().log10().floor() as i32;
+    let decimals = (3 - magnitude).clamp(0, 12) as usize;
+    format!("{value:.decimals$}")
+}
+
 /// A claim's standing after a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ClaimStatus {
@@ -171,7 +182,9 @@ pub fn mark_regressions(ledger: &Ledger, results: &mut [ClaimResult], baseline: 
         }
         if worse {
             result.evidence.push(format!(
-                "worse than the baseline: {now:.3} now, {before:.3} before (tolerance {}%)",
+                "worse than the baseline: {} now, {} before (tolerance {}%)",
+                format_value(now),
+                format_value(before),
                 claim.tolerance_percent
             ));
         }

@@ -8,5 +8,7 @@ pub mod ledger;
 /// The metric catalogue and metrics computed from evidence.
 pub mod metrics;
 
-pub use evaluate::{evaluate, mark_regressions, ClaimResult, ClaimStatus, ScenarioMetrics};
+pub use evaluate::{
+    evaluate, format_value, mark_regressions, ClaimResult, ClaimStatus, ScenarioMetrics,
+};
 pub use ledger::{Claim, Comparator, Ledger};

@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch to the subcommands.
 
+mod docs;
 mod embedded;
 mod progress;
 mod run;
@@ -28,6 +29,11 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Run one swarm and print its measured figures and the conflicts the checker found.
     Run(run::RunArgs),
+    /// Print each claim's observations over the last runs recorded in the history.
+    History(docs::HistoryArgs),
+    /// Report numeric claims in Markdown files that no VERIFIED claim backs
+    /// (write `[claim: id]` next to a figure to back it).
+    CheckDocs(docs::CheckDocsArgs),
 }
 
 /// Runs the chosen subcommand; the exit code says whether its checks passed.
@@ -35,5 +41,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Verify(args) => verify::verify(args),
+        Command::History(args) => docs::history(args),
+        Command::CheckDocs(args) => docs::check_docs(args),
     }
 }

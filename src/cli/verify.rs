@@ -107,9 +107,9 @@ fn print_summary(report: &RunReport, out: &Path) {
         "claim", "status", "observed", "expected"
     );
     for claim in &report.claims {
-        let observed = claim
-            .observed
-            .map_or("—".to_owned(), |v| format!("{v:.3} {}", claim.unit));
+        let observed = claim.observed.map_or("—".to_owned(), |v| {
+            format!("{} {}", swarmspec::claims::format_value(v), claim.unit)
+        });
         println!(
             "{:<26} {:<11} {:>18} {:>16}  {}",
             claim.id,

@@ -64,9 +64,9 @@ margin-right:1.5em;font-size:18px}}svg{{background:#fafafa;border:1px solid #ddd
 fn claims_table(page: &mut String, report: &RunReport) {
     page.push_str("<h2>Claims</h2><table id=\"claims\"><tr><th>claim</th><th>status</th><th>observed</th><th>expected</th><th>statement</th><th>evidence</th></tr>");
     for claim in &report.claims {
-        let observed = claim
-            .observed
-            .map_or("—".to_owned(), |v| format!("{v:.3} {}", claim.unit));
+        let observed = claim.observed.map_or("—".to_owned(), |v| {
+            format!("{} {}", crate::claims::format_value(v), claim.unit)
+        });
         let _ = write!(
             page,
             "<tr><td><code>{}</code></td><td class=\"{}\">{}</td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td></tr>",
@@ -91,7 +91,12 @@ fn busiest_latencies(report: &RunReport) -> Vec<(&ScenarioResult, &OperationLate
         .iter()
         .filter(|s| s.mode.as_deref() == Some("throughput"))
     {
-        for op in &scenario.latencies {
+        // Submissions are bookkeeping at an instant, not a timed call: nothing to chart.
+        for op in scenario
+            .latencies
+            .iter()
+            .filter(|op| op.op != "work.submit")
+        {
             match chosen.iter_mut().find(|(_, o)| o.op == op.op) {
                 Some(slot) if slot.1.count < op.count => *slot = (scenario, op),
                 Some(_) => {}

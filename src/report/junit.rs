@@ -79,9 +79,9 @@ pub fn render(report: &RunReport) -> String {
             "    <testcase classname=\"claims\" name=\"{}\">",
             escape(&claim.id)
         );
-        let observed = claim
-            .observed
-            .map_or("none".to_owned(), |v| format!("{v:.3} {}", claim.unit));
+        let observed = claim.observed.map_or("none".to_owned(), |v| {
+            format!("{} {}", crate::claims::format_value(v), claim.unit)
+        });
         let detail = format!(
             "{}: observed {observed}, expected {} {}",
             claim.status.as_str(),

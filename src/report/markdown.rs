@@ -26,7 +26,10 @@ pub fn render(report: &RunReport) -> String {
 }
 
 fn observed_text(value: Option<f64>, unit: &str) -> String {
-    value.map_or_else(|| "—".to_owned(), |v| format!("{v:.3} {unit}"))
+    value.map_or_else(
+        || "—".to_owned(),
+        |v| format!("{} {unit}", crate::claims::format_value(v)),
+    )
 }
 
 /// Summary, claims and failing scenarios: stable for a seeded deterministic run.

@@ -12,3 +12,5 @@ mod steps;
 mod cli;
 mod library;
 mod runner;
+mod snapshots;
+mod verify;
