@@ -110,7 +110,7 @@ fn lease(world: &mut SwarmWorld, millis: u64) {
 
 #[given(expr = "{int} agents crash at {int} ms")]
 fn crash(world: &mut SwarmWorld, agents: usize, at: u64) {
-    world.config.crash = Some(CrashFault {
+    world.config.faults.crash = Some(CrashFault {
         agent_count: agents,
         at: ms(at),
     });
@@ -118,7 +118,7 @@ fn crash(world: &mut SwarmWorld, agents: usize, at: u64) {
 
 #[given(expr = "the coordinator is unavailable from {int} ms for {int} ms")]
 fn outage(world: &mut SwarmWorld, start: u64, length: u64) {
-    world.config.outage = Some(OutageFault {
+    world.config.faults.outage = Some(OutageFault {
         start: ms(start),
         length: ms(length),
     });

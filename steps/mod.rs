@@ -8,6 +8,8 @@ pub mod world;
 mod coordination;
 // Generic evidence steps over spans and histograms, usable from any feature.
 mod telemetry;
+// Fault injection (slow agents, partitions, skewed clocks, errors) and its invariants.
+mod resilience;
 // The cucumber runner with its terminal, JUnit and JSON writers.
 pub mod runner;
 

@@ -5,7 +5,7 @@
 pub mod balancer;
 /// Closed → open → half-open circuit breaker, driven by the caller's clock.
 pub mod breaker;
-/// A wrapper that injects coordinator outages for a window of simulated time.
+/// A wrapper that injects faults: outages, partitions of one team, errors at a seeded rate.
 pub mod faulty;
 /// The reference in-memory engine: one compare-and-swap per item on the claim path.
 pub mod memory;

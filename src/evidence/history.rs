@@ -194,6 +194,25 @@ pub fn unfinished_items(spans: &[SpanRecord], last_stage: usize) -> (Vec<String>
     (submitted, unfinished)
 }
 
+/// The latest span about `item`, in words, so an unfinished item's evidence says where it
+/// stopped.
+fn last_seen(spans: &[SpanRecord], item: &str) -> String {
+    let last = spans
+        .iter()
+        .filter(|s| s.name != "work.fail" && s.attr_text("work.item_id").as_deref() == Some(item))
+        .max_by_key(|s| (s.end_unix_ns, s.name != "work.submit"));
+    match last {
+        Some(span) => format!(
+            "last seen in {} ({}) by {} at {}",
+            span.name,
+            span.attr_text("work.outcome").unwrap_or_default(),
+            span.attr_text("agent.id").unwrap_or_else(|| "-".into()),
+            span.end_unix_ns
+        ),
+        None => "never seen after submission".into(),
+    }
+}
+
 /// Every submitted item has a completed `work.complete` at stage `last_stage`.
 pub fn every_item_finished(spans: &[SpanRecord], last_stage: usize) -> Verdict {
     let (submitted, unfinished) = unfinished_items(spans, last_stage);
@@ -208,7 +227,12 @@ pub fn every_item_finished(spans: &[SpanRecord], last_stage: usize) -> Verdict {
         ),
         unfinished
             .iter()
-            .map(|item| format!("{item} never completed stage {last_stage}"))
+            .map(|item| {
+                format!(
+                    "{item} never completed stage {last_stage}; {}",
+                    last_seen(spans, item)
+                )
+            })
             .collect(),
     )
 }

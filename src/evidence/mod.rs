@@ -20,6 +20,8 @@ pub mod latency;
 pub mod load;
 /// Generic span queries: counts, per-key counts, parents, traces.
 pub mod query;
+/// Invariants under faults: no lost completions, every item resolved, bounded runs.
+pub mod resilience;
 /// The verdict type.
 pub mod verdict;
 

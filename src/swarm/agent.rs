@@ -39,6 +39,10 @@ pub struct AgentPlan {
     pub team: TeamId,
     /// When it crashes, if it does.
     pub crash_at_ns: Option<u64>,
+    /// Its simulated delays are this many times the model's (1 for a healthy agent).
+    pub slow_factor: f64,
+    /// Its clock's offset from true time, in ns: added to every time it reports.
+    pub clock_skew_ns: i64,
 }
 
 /// What an agent reports when it stops.
@@ -56,6 +60,15 @@ enum Stop {
     Deadline,
     /// Retries of one call ran out; the agent moves on.
     GaveUp,
+}
+
+/// What an agent still owes on an item it gave up on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unfinished {
+    /// Held mid-stage: release it.
+    Release,
+    /// Stage completed, handoff not acknowledged: hand it off.
+    Handoff,
 }
 
 /// A call's value and when it ran.
@@ -77,6 +90,9 @@ struct Agent {
     stages: Vec<usize>,
     /// Private scan position per stage board (high-contention mode).
     cursors: Vec<usize>,
+    /// Items this agent still holds but gave up on (the coordinator kept failing): its
+    /// heartbeats would keep their leases alive, so it must hand them back explicitly.
+    abandoned: Vec<(WorkId, usize, Unfinished)>,
     last_contact_ns: u64,
 }
 
@@ -85,7 +101,7 @@ pub async fn run(shared: Arc<Shared>, plan: AgentPlan) -> Result<AgentReport> {
     let seed = shared.config.seed ^ (plan.index as u64).wrapping_mul(0xA076_1D64_78BD_642F);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let start_ns = shared.clock.now_ns();
-    sleep_service(&shared, &mut rng).await;
+    sleep_service(&shared, &mut rng, plan.slow_factor).await;
     let id = shared
         .coordinator
         .register_agent(plan.role, plan.team, shared.clock.now_ns())?;
@@ -115,6 +131,7 @@ pub async fn run(shared: Arc<Shared>, plan: AgentPlan) -> Result<AgentReport> {
         .collect();
     let mut agent = Agent {
         cursors: vec![0; stages.len()],
+        abandoned: Vec::new(),
         stages,
         breaker: CircuitBreaker::new(shared.config.breaker),
         shared,
@@ -146,9 +163,9 @@ pub async fn run(shared: Arc<Shared>, plan: AgentPlan) -> Result<AgentReport> {
     Ok(report)
 }
 
-async fn sleep_service(shared: &Shared, rng: &mut ChaCha8Rng) {
+async fn sleep_service(shared: &Shared, rng: &mut ChaCha8Rng, slow_factor: f64) {
     if shared.config.mode == Mode::Deterministic {
-        let mean = shared.config.delays.service_time_mean;
+        let mean = shared.config.delays.service_time_mean.mul_f64(slow_factor);
         sleep_exponential(shared, rng, mean).await;
     }
 }
@@ -164,6 +181,11 @@ async fn sleep_exponential(shared: &Shared, rng: &mut ChaCha8Rng, mean: Duration
 impl Agent {
     fn now(&self) -> u64 {
         self.shared.clock.now_ns()
+    }
+
+    /// The time this agent's (possibly skewed) clock shows: what it tells the coordinator.
+    fn reported_now(&self) -> u64 {
+        self.now().saturating_add_signed(self.plan.clock_skew_ns)
     }
 
     fn check_stop(&self) -> Option<Stop> {
@@ -182,6 +204,9 @@ impl Agent {
             }
             if self.shared.remaining.load(Ordering::Acquire) == 0 {
                 return None;
+            }
+            if let Err(stop) = self.release_abandoned().await {
+                return Some(stop);
             }
             match self.next_candidate() {
                 Some((item, stage)) => match self.work_on(item, stage).await {
@@ -207,6 +232,43 @@ impl Agent {
         }
     }
 
+    /// Hands back items given up on, so others can finish them; one that still cannot be
+    /// released stays on the list for the next round.
+    async fn release_abandoned(&mut self) -> Result<(), Stop> {
+        for (item, stage, owed) in std::mem::take(&mut self.abandoned) {
+            let settled = match owed {
+                Unfinished::Release => self.release(item, stage).await,
+                Unfinished::Handoff => self.hand_off(item, stage).await,
+            };
+            match settled {
+                Ok(()) => {}
+                Err(Stop::GaveUp) => self.abandoned.push((item, stage, owed)),
+                Err(stop) => return Err(stop),
+            }
+        }
+        Ok(())
+    }
+
+    async fn release(&mut self, item: WorkId, stage: usize) -> Result<(), Stop> {
+        let done = self
+            .call(OpKind::Release, item, stage, |c, id, now| {
+                c.release(id, item, now)
+            })
+            .await?;
+        let attrs = Self::item_attrs(item, stage, done.value.label(), done.attempt);
+        self.recorder.op(
+            OpKind::Release,
+            done.start_ns,
+            done.end_ns,
+            attrs,
+            OpResult::Served,
+        );
+        if done.value == Ownership::Held {
+            self.shared.boards.board(self.plan.team, stage).push(item);
+        }
+        Ok(())
+    }
+
     /// The next item that looks open at one of this agent's stages, as seen on the boards.
     fn next_candidate(&mut self) -> Option<(WorkId, usize)> {
         let coordinator = Arc::clone(&self.shared.coordinator);
@@ -217,22 +279,25 @@ impl Agent {
         };
         for (slot, &stage) in self.stages.iter().enumerate() {
             let board = self.shared.boards.board(self.plan.team, stage);
-            match self.shared.config.contention {
-                Contention::Spread => {
-                    while let Some(item) = board.take_next() {
-                        if looks_open(item, stage) {
-                            return Some((item, stage));
-                        }
+            if self.shared.config.contention == Contention::Spread {
+                while let Some(item) = board.take_next() {
+                    if looks_open(item, stage) {
+                        return Some((item, stage));
                     }
                 }
-                Contention::High => {
-                    while let Some(item) = board.get(self.cursors[slot]) {
-                        if looks_open(item, stage) {
-                            return Some((item, stage));
-                        }
-                        self.cursors[slot] += 1;
-                    }
+                // Once the cursor has run dry, sweep for items handed to an agent that
+                // crashed before claiming them, so they are not lost.
+                if let Some(item) = board.first_open(|item| looks_open(item, stage)) {
+                    return Some((item, stage));
                 }
+                continue;
+            }
+            // High contention: every agent scans the board itself, racing the others.
+            while let Some(item) = board.get(self.cursors[slot]) {
+                if looks_open(item, stage) {
+                    return Some((item, stage));
+                }
+                self.cursors[slot] += 1;
             }
         }
         None
@@ -287,8 +352,12 @@ impl Agent {
                 continue;
             }
             let start_ns = self.now();
-            sleep_service(&self.shared, &mut self.rng).await;
-            let result = call(self.shared.coordinator.as_ref(), self.id, self.now());
+            sleep_service(&self.shared, &mut self.rng, self.plan.slow_factor).await;
+            let result = call(
+                self.shared.coordinator.as_ref(),
+                self.id,
+                self.reported_now(),
+            );
             // Read after the call: on the real clock this includes the call itself; on the
             // paused clock a synchronous call takes no virtual time.
             let end_ns = self.now();
@@ -392,7 +461,9 @@ impl Agent {
         let share = 1.0 / f64::from(reports + 1);
         for report in 1..=reports {
             self.work_for(share).await;
-            self.heartbeat_if_due(item, stage).await?;
+            self.heartbeat_if_due(item, stage)
+                .await
+                .inspect_err(|stop| self.note_abandoned(stop, item, stage))?;
             let percent = (report * 100 / (reports + 1)) as u8;
             let done = self
                 .call(OpKind::Progress, item, stage, |c, id, now| {
@@ -413,7 +484,9 @@ impl Agent {
             }
         }
         self.work_for(share).await;
-        self.heartbeat_if_due(item, stage).await?;
+        self.heartbeat_if_due(item, stage)
+            .await
+            .inspect_err(|stop| self.note_abandoned(stop, item, stage))?;
         let done = self
             .call(OpKind::Complete, item, stage, |c, id, now| {
                 c.complete(id, item, now)
@@ -428,12 +501,24 @@ impl Agent {
             OpResult::Served,
         );
         match done.value {
-            CompleteOutcome::Completed { next: Some(_), .. } => self.hand_off(item, stage).await,
+            CompleteOutcome::Completed { next: Some(_), .. } => {
+                let handed = self.hand_off(item, stage).await;
+                if let Err(Stop::GaveUp) = handed {
+                    self.abandoned.push((item, stage, Unfinished::Handoff));
+                }
+                handed
+            }
             CompleteOutcome::Completed { next: None, .. } => {
                 self.shared.finish_item();
                 Ok(())
             }
             CompleteOutcome::LeaseLost => Ok(()),
+        }
+    }
+
+    fn note_abandoned(&mut self, stop: &Stop, item: WorkId, stage: usize) {
+        if matches!(stop, Stop::GaveUp) {
+            self.abandoned.push((item, stage, Unfinished::Release));
         }
     }
 

@@ -15,6 +15,9 @@ pub struct Board {
     items: boxcar::Vec<WorkId>,
     /// Next entry to hand out in spread mode.
     shared_cursor: AtomicUsize,
+    /// Everything before it is known not to be open: the shared sweep that finds items
+    /// handed out but never claimed (their agent crashed first).
+    sweep_cursor: AtomicUsize,
 }
 
 impl Board {
@@ -42,6 +45,30 @@ impl Board {
                 Ok(_) => return Some(item),
                 Err(actual) => cursor = actual,
             }
+        }
+    }
+}
+
+impl Board {
+    /// The first entry `is_open` accepts, moving the shared sweep past entries it rejects.
+    /// Shared by all agents, so the whole board is swept once per run, not once per agent.
+    pub fn first_open(&self, is_open: impl Fn(WorkId) -> bool) -> Option<WorkId> {
+        let mut cursor = self.sweep_cursor.load(Ordering::Acquire);
+        loop {
+            let item = self.get(cursor)?;
+            if is_open(item) {
+                return Some(item);
+            }
+            // Only move on from the entry we judged; if another agent moved first, resume there.
+            cursor = match self.sweep_cursor.compare_exchange(
+                cursor,
+                cursor + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => cursor + 1,
+                Err(actual) => actual,
+            };
         }
     }
 }

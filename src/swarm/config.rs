@@ -69,6 +69,95 @@ pub struct OutageFault {
     pub length: Duration,
 }
 
+/// One team cut off from the coordinator for a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PartitionFault {
+    /// The team (index) that loses the coordinator.
+    pub team: u32,
+    /// Start, since the run began.
+    pub start: Duration,
+    /// Length.
+    pub length: Duration,
+}
+
+/// Agents whose calls take longer than the delay model says.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SlowFault {
+    /// How many agents are slow (the highest-indexed ones).
+    pub agent_count: usize,
+    /// Their service and work times are multiplied by this.
+    pub factor: f64,
+}
+
+/// Agents whose clocks are off: the times they report to the coordinator are shifted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SkewFault {
+    /// How many agents are skewed (the lowest-indexed ones).
+    pub agent_count: usize,
+    /// Their clock's offset from true time, in ms (negative: behind).
+    pub offset_ms: i64,
+}
+
+/// Every fault a run injects (deterministic mode is where they replay exactly).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Faults {
+    /// Crashing agents.
+    pub crash: Option<CrashFault>,
+    /// A coordinator outage for everyone.
+    pub outage: Option<OutageFault>,
+    /// One team cut off.
+    pub partition: Option<PartitionFault>,
+    /// Slow agents.
+    pub slow: Option<SlowFault>,
+    /// Skewed clocks.
+    pub skew: Option<SkewFault>,
+    /// Share of coordinator calls that fail at random (0–1).
+    pub error_rate: f64,
+}
+
+impl Faults {
+    /// A fault mix drawn from `seed`: which faults, when, and how strong, all reproducible.
+    pub fn drawn_from(seed: u64, agent_count: usize, team_count: usize) -> Self {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_FA17);
+        let ms = |rng: &mut rand_chacha::ChaCha8Rng, low: u64, high: u64| {
+            Duration::from_millis(rng.gen_range(low..high))
+        };
+        let mut faults = Faults::default();
+        if rng.gen_bool(0.7) {
+            let at = ms(&mut rng, 5, 60);
+            faults.crash = Some(CrashFault {
+                agent_count: rng.gen_range(1..=agent_count.div_ceil(4)),
+                at,
+            });
+        }
+        if rng.gen_bool(0.5) {
+            let (start, length) = (ms(&mut rng, 0, 50), ms(&mut rng, 10, 150));
+            faults.partition = Some(PartitionFault {
+                team: rng.gen_range(0..team_count as u32),
+                start,
+                length,
+            });
+        }
+        if rng.gen_bool(0.5) {
+            faults.slow = Some(SlowFault {
+                agent_count: rng.gen_range(1..=agent_count.div_ceil(3)),
+                factor: rng.gen_range(2.0..10.0),
+            });
+        }
+        if rng.gen_bool(0.5) {
+            faults.skew = Some(SkewFault {
+                agent_count: rng.gen_range(1..=agent_count.div_ceil(3)),
+                offset_ms: rng.gen_range(-300..300),
+            });
+        }
+        if rng.gen_bool(0.5) {
+            faults.error_rate = rng.gen_range(0.0..0.05);
+        }
+        faults
+    }
+}
+
 /// Simulated durations (deterministic mode only; throughput mode uses the real clock).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct DelayModel {
@@ -114,10 +203,8 @@ pub struct SwarmConfig {
     pub retry: RetryPolicy,
     /// Each agent's circuit breaker.
     pub breaker: BreakerConfig,
-    /// Crashing agents, if any.
-    pub crash: Option<CrashFault>,
-    /// A coordinator outage, if any.
-    pub outage: Option<OutageFault>,
+    /// Injected faults.
+    pub faults: Faults,
     /// The engine's claim discipline (only tests of the checker break it).
     pub discipline: ClaimDiscipline,
     /// Worker threads in throughput mode.
@@ -142,8 +229,7 @@ impl SwarmConfig {
             delays: DelayModel::default(),
             retry: RetryPolicy::default(),
             breaker: BreakerConfig::default(),
-            crash: None,
-            outage: None,
+            faults: Faults::default(),
             discipline: ClaimDiscipline::CompareAndSwap,
             worker_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             deadline: Duration::from_secs(3_600),
@@ -203,6 +289,28 @@ impl SwarmConfig {
         }
         if self.worker_threads == 0 {
             return fail("worker threads must be at least 1".into());
+        }
+        if !(0.0..=1.0).contains(&self.faults.error_rate) {
+            return fail(format!(
+                "the error rate must be 0 to 1, got {}",
+                self.faults.error_rate
+            ));
+        }
+        if let Some(partition) = self.faults.partition {
+            if partition.team as usize >= sizes.len() {
+                return fail(format!(
+                    "partitioned team {} does not exist ({} teams)",
+                    partition.team,
+                    sizes.len()
+                ));
+            }
+        }
+        if self
+            .faults
+            .slow
+            .is_some_and(|slow| !(slow.factor >= 1.0 && slow.factor.is_finite()))
+        {
+            return fail("a slow factor must be a finite number of at least 1".into());
         }
         if self.lease_duration.is_zero() {
             return fail("the lease duration must be positive".into());

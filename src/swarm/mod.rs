@@ -20,7 +20,10 @@ pub mod reaper;
 /// State shared by the run's tasks.
 pub mod shared;
 
-pub use config::{Contention, CrashFault, DelayModel, Mode, OutageFault, SwarmConfig};
+pub use config::{
+    Contention, CrashFault, DelayModel, Faults, Mode, OutageFault, PartitionFault, SkewFault,
+    SlowFault, SwarmConfig,
+};
 
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::Arc;
@@ -29,8 +32,8 @@ use opentelemetry::KeyValue;
 use serde::Serialize;
 
 use crate::coordination::balancer::LeastLoaded;
-use crate::coordination::faulty::{Outage, WithOutage};
-use crate::coordination::{Coordinator, MemoryCoordinator, TeamId, WorkSpec};
+use crate::coordination::faulty::{FaultSchedule, Faulty, Outage};
+use crate::coordination::{Coordinator, ItemStatus, MemoryCoordinator, TeamId, WorkSpec};
 use crate::error::{Error, Result};
 use crate::telemetry::recorder::OpResult;
 use crate::telemetry::{AgentRecorder, Capture, OpKind, TimeBase};
@@ -105,21 +108,29 @@ impl Swarm {
     }
 
     fn plan_agents(&self) -> Vec<AgentPlan> {
+        let faults = &self.config.faults;
         let roles = self.config.roles();
         let first_role = self.config.pipeline[0];
-        let mut crashes_left = self.config.crash.map_or(0, |crash| crash.agent_count);
-        let crash_at_ns = self.config.crash.map(|crash| crash.at.as_nanos() as u64);
+        let mut crashes_left = faults.crash.map_or(0, |crash| crash.agent_count);
+        let crash_at_ns = faults.crash.map(|crash| crash.at.as_nanos() as u64);
         let mut plans = Vec::with_capacity(self.config.agent_count);
         for (team, &size) in self.config.effective_team_sizes().iter().enumerate() {
             for member in 0..size {
                 let role = roles[member % roles.len()];
                 let crashes = role == first_role && crashes_left > 0;
                 crashes_left -= usize::from(crashes);
+                let index = plans.len();
+                let skewed = faults.skew.filter(|skew| index < skew.agent_count);
+                let slow = faults
+                    .slow
+                    .filter(|slow| index + slow.agent_count >= self.config.agent_count);
                 plans.push(AgentPlan {
-                    index: plans.len(),
+                    index,
                     role,
                     team: TeamId(team as u32),
                     crash_at_ns: if crashes { crash_at_ns } else { None },
+                    slow_factor: slow.map_or(1.0, |slow| slow.factor),
+                    clock_skew_ns: skewed.map_or(0, |skew| skew.offset_ms * 1_000_000),
                 });
             }
         }
@@ -132,17 +143,32 @@ impl Swarm {
             self.config.lease_duration.as_nanos() as u64,
             self.config.discipline,
         );
-        match self.config.outage {
-            Some(outage) => {
-                let start_ns = outage.start.as_nanos() as u64;
-                let window = Outage {
-                    start_ns,
-                    end_ns: start_ns + outage.length.as_nanos() as u64,
-                };
-                Arc::new(WithOutage::new(engine, window))
-            }
-            None => Arc::new(engine),
+        let faults = &self.config.faults;
+        let window = |start: std::time::Duration, length: std::time::Duration, team| Outage {
+            start_ns: start.as_nanos() as u64,
+            end_ns: (start + length).as_nanos() as u64,
+            team,
+        };
+        let mut outages = Vec::new();
+        if let Some(outage) = faults.outage {
+            outages.push(window(outage.start, outage.length, None));
         }
+        if let Some(partition) = faults.partition {
+            outages.push(window(
+                partition.start,
+                partition.length,
+                Some(TeamId(partition.team)),
+            ));
+        }
+        if outages.is_empty() && faults.error_rate == 0.0 {
+            return Arc::new(engine);
+        }
+        let schedule = FaultSchedule {
+            outages,
+            error_rate: faults.error_rate,
+            seed: self.config.seed,
+        };
+        Arc::new(Faulty::new(engine, schedule))
     }
 
     async fn run_inside(&self, capture: Arc<Capture>) -> Result<RunOutcome> {
@@ -175,6 +201,7 @@ impl Swarm {
         });
 
         let mut balancer = LeastLoaded::new(team_sizes.iter().map(|&size| size as u64).collect());
+        let mut submitted = Vec::with_capacity(config.item_count);
         for _ in 0..config.item_count {
             let team = balancer
                 .assign()
@@ -187,6 +214,7 @@ impl Swarm {
             let now = clock.now_ns();
             let item = shared.coordinator.submit(spec, now)?;
             shared.boards.board(team, 0).push(item);
+            submitted.push(item);
             let attrs = vec![
                 KeyValue::new("work.item_id", item.to_string()),
                 KeyValue::new("work.team", team.to_string()),
@@ -217,6 +245,25 @@ impl Swarm {
         reaper
             .await
             .map_err(|error| Error::Capture(format!("the reaper task failed: {error}")))?;
+        // Every item ends completed or explicitly failed, with the reason.
+        let reason = if deadline_hit {
+            "deadline reached"
+        } else {
+            "no live agent could finish it"
+        };
+        for item in submitted {
+            let done = shared
+                .coordinator
+                .peek(item)
+                .is_ok_and(|view| view.status == ItemStatus::Done);
+            if !done {
+                let attrs = vec![
+                    KeyValue::new("work.item_id", item.to_string()),
+                    KeyValue::new("work.failure_reason", reason),
+                ];
+                run_recorder.event("work.fail", end_ns, end_ns, attrs, OpResult::Served);
+            }
+        }
         run_recorder.close(end_ns);
         Ok(RunOutcome {
             seed: config.seed,

@@ -1,0 +1,69 @@
+//! Fault-injection steps and the invariants that must survive them.
+
+use std::time::Duration;
+
+use cucumber::{given, then};
+use swarmspec::evidence;
+use swarmspec::swarm::{Faults, PartitionFault, SkewFault, SlowFault};
+
+use super::SwarmWorld;
+
+#[given(expr = "{int} agents are slowed down {float} times")]
+fn slow(world: &mut SwarmWorld, agents: usize, factor: f64) {
+    world.config.faults.slow = Some(SlowFault {
+        agent_count: agents,
+        factor,
+    });
+}
+
+#[given(expr = "team {int} is cut off from the coordinator from {int} ms for {int} ms")]
+fn partition(world: &mut SwarmWorld, team: u32, start: u64, length: u64) {
+    world.config.faults.partition = Some(PartitionFault {
+        team,
+        start: Duration::from_millis(start),
+        length: Duration::from_millis(length),
+    });
+}
+
+#[given(regex = r"^(\d+) agents' clocks run (\d+) ms (behind|ahead)$")]
+fn skew(world: &mut SwarmWorld, agents: usize, offset_ms: i64, direction: String) {
+    let offset_ms = if direction == "behind" {
+        -offset_ms
+    } else {
+        offset_ms
+    };
+    world.config.faults.skew = Some(SkewFault {
+        agent_count: agents,
+        offset_ms,
+    });
+}
+
+#[given(expr = "the coordinator fails {float} % of calls")]
+fn error_rate(world: &mut SwarmWorld, percent: f64) {
+    world.config.faults.error_rate = percent / 100.0;
+}
+
+#[given("faults drawn from the seed")]
+fn drawn(world: &mut SwarmWorld) {
+    let teams = world.config.effective_team_sizes().len();
+    world.config.faults = Faults::drawn_from(world.config.seed, world.config.agent_count, teams);
+}
+
+#[then("no acknowledged completion was lost")]
+fn no_lost(world: &mut SwarmWorld) -> anyhow::Result<()> {
+    let verdict = evidence::resilience::no_lost_completions(&world.evidence()?.spans);
+    world.judge(verdict)
+}
+
+#[then("every work item ended completed or failed with a reason")]
+fn resolved(world: &mut SwarmWorld) -> anyhow::Result<()> {
+    let last_stage = world.config.pipeline.len().saturating_sub(1);
+    let verdict = evidence::resilience::every_item_resolved(&world.evidence()?.spans, last_stage);
+    world.judge(verdict)
+}
+
+#[then(expr = "the run ended within {int} simulated seconds")]
+fn ended(world: &mut SwarmWorld, bound_s: u64) -> anyhow::Result<()> {
+    let verdict = evidence::resilience::run_ended_within(&world.evidence()?.spans, bound_s as f64);
+    world.judge(verdict)
+}
