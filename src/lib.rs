@@ -7,6 +7,8 @@
 
 /// Coordinator trait, the reference in-memory engine, retry, circuit breaker, load balancer.
 pub mod coordination;
+/// Simulated zero-downtime deploys: environments, strategies, health gates, rollback.
+pub mod deployment;
 /// The crate's typed error.
 pub mod error;
 /// Pure checks over captured spans and histograms, each returning a `Verdict`.

@@ -8,6 +8,8 @@
 pub mod backoff;
 /// Circuit-breaker transitions and silence while open.
 pub mod breaker;
+/// Deploy checks about what clients saw: failed requests, unready traffic, rollbacks.
+pub mod deployment;
 /// Order-sensitive digests of a run's spans, for determinism checks.
 pub mod digest;
 /// Holds reconstructed from claim/complete/release/reap spans: overlaps, reclaims, stages.
@@ -20,6 +22,8 @@ pub mod latency;
 pub mod load;
 /// Generic span queries: counts, per-key counts, parents, traces.
 pub mod query;
+/// Deploy checks about the rollout: canary limits, durations, promotion, concurrency.
+pub mod rollout;
 /// The verdict type.
 pub mod verdict;
 
