@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use cucumber::World;
+use swarmspec::deployment::DeploymentPlan;
 use swarmspec::evidence::{Evidence, Verdict};
 use swarmspec::swarm::{RunOutcome, Swarm, SwarmConfig};
 use swarmspec::telemetry::Capture;
@@ -23,6 +24,8 @@ pub struct SwarmWorld {
     pub digests: Vec<String>,
     /// Every verdict this scenario reached, in order.
     pub verdicts: Vec<Verdict>,
+    /// The deploy session the scenario is describing (deployment steps only).
+    pub deployment: DeploymentPlan,
 }
 
 impl SwarmWorld {
@@ -33,6 +36,7 @@ impl SwarmWorld {
             outcome: None,
             digests: Vec::new(),
             verdicts: Vec::new(),
+            deployment: DeploymentPlan::default(),
         }
     }
 

@@ -37,3 +37,7 @@ pub use fleet::RouterDiscipline;
 pub use plan::{Action, DeployReport, DeploymentPlan};
 pub use strategy::Strategy;
 pub use version::{Behaviour, VersionCatalog};
+
+// Whole sessions judged by the evidence checks.
+#[cfg(test)]
+mod scenarios;
