@@ -168,7 +168,7 @@ impl EnvironmentTable {
                     health.error_rate_max
                 ));
             }
-            if !(health.latency_ms_p99_max > 0.0) {
+            if !positive(health.latency_ms_p99_max) {
                 return fail(format!(
                     "p99 latency max must be positive, got {}",
                     health.latency_ms_p99_max
@@ -186,6 +186,11 @@ impl EnvironmentTable {
         }
         Ok(())
     }
+}
+
+/// Whether `value` is a usable positive bound (NaN and infinity are not).
+pub(crate) fn positive(value: f64) -> bool {
+    value.is_finite() && value > 0.0
 }
 
 /// Optional per-environment changes to the default table, as read from a config file.

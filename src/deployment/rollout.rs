@@ -224,27 +224,49 @@ impl Rollout<'_> {
         let bad = sim
             .fleet(self.environment)
             .slots_where(|i| i.version == self.version);
-        match self.strategy {
-            Strategy::BlueGreen => sim.decommission(self.environment, &bad, &span),
+        let restored = match self.strategy {
+            Strategy::BlueGreen => {
+                sim.decommission(self.environment, &bad, &span);
+                true
+            }
             Strategy::Rolling { batch_size } => self.restore(sim, &bad, *batch_size, &span),
             Strategy::Canary { .. } => {
                 let quarter = sim.fleet(self.environment).len().div_ceil(4);
-                self.restore(sim, &bad, quarter, &span);
+                self.restore(sim, &bad, quarter, &span)
             }
-        }
+        };
         sim.fleet_mut(self.environment).routing = Routing::Even;
-        sim.spans.close(span, sim.now_ns(), Vec::new(), None);
+        // A last good version that no longer starts is a real failure: nothing older is
+        // kept to fall back to, and its unready instances stay visible in the evidence.
+        let (outcome, error) = if restored {
+            ("restored", None)
+        } else {
+            (
+                "incomplete",
+                Some("the last good version did not become ready"),
+            )
+        };
+        let end_ns = sim.now_ns();
+        let outcome = vec![KeyValue::new("deploy.outcome", outcome)];
+        sim.spans.close(span, end_ns, outcome, error);
         RolloutOutcome::RolledBack { reason }
     }
 
-    /// Restarts `slots` on the last good version, `batch_size` at a time so the others serve.
-    fn restore(&self, sim: &mut DeploySim, slots: &[usize], batch_size: usize, span: &OpenSpan) {
+    /// Restarts `slots` on the last good version, `batch_size` at a time so the others
+    /// serve; returns whether every one became ready.
+    fn restore(
+        &self,
+        sim: &mut DeploySim,
+        slots: &[usize],
+        batch_size: usize,
+        span: &OpenSpan,
+    ) -> bool {
+        let mut all_ready = true;
         for batch in slots.chunks(batch_size.max(1)) {
             sim.drain(self.environment, batch, "rolling_back", span);
-            // A last good version that no longer starts is left visible as unready
-            // instances in the evidence; there is nothing older to fall back to.
-            sim.start(self.environment, batch, self.previous, span);
+            all_ready &= sim.start(self.environment, batch, self.previous, span);
         }
+        all_ready
     }
 }
 

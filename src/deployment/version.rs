@@ -79,9 +79,13 @@ impl Behaviour {
                     "error rate must be between 0 and 1, got {error_rate}"
                 ))
             }
-            Behaviour::RaisesLatency { latency_ms_mean } if !(latency_ms_mean > 0.0) => fail(
-                format!("mean latency must be positive, got {latency_ms_mean}"),
-            ),
+            Behaviour::RaisesLatency { latency_ms_mean }
+                if !super::environment::positive(latency_ms_mean) =>
+            {
+                fail(format!(
+                    "mean latency must be positive, got {latency_ms_mean}"
+                ))
+            }
             _ => Ok(()),
         }
     }

@@ -6,7 +6,7 @@ use super::deployment::{flag, is, origin, requests, seconds};
 use super::Verdict;
 use crate::telemetry::SpanRecord;
 
-fn accepted_runs<'a>(spans: &'a [SpanRecord], environment: &'a str) -> Vec<&'a SpanRecord> {
+fn accepted_runs<'a>(spans: &'a [SpanRecord], environment: &str) -> Vec<&'a SpanRecord> {
     spans
         .iter()
         .filter(|s| {
@@ -22,6 +22,49 @@ fn percent(span: &SpanRecord) -> i64 {
         Some(crate::telemetry::AttrValue::Int(value)) => *value,
         _ => 0,
     }
+}
+
+/// The first canary `deploy.run` of `version` in `environment` and the rollback inside it,
+/// or what is missing.
+fn canary_and_rollback<'a>(
+    spans: &'a [SpanRecord],
+    environment: &str,
+    version: &str,
+) -> Result<(&'a SpanRecord, &'a SpanRecord), String> {
+    let run = accepted_runs(spans, environment)
+        .into_iter()
+        .find(|s| is(s, "deploy.version", version) && is(s, "deploy.strategy", "canary"))
+        .ok_or_else(|| format!("no canary deploy.run of {version}"))?;
+    let rollback = spans
+        .iter()
+        .filter(|s| s.name == "deploy.rollback" && is(s, "deploy.environment", environment))
+        .find(|s| s.start_unix_ns >= run.start_unix_ns && s.start_unix_ns <= run.end_unix_ns)
+        .ok_or_else(|| "the canary was never rolled back".to_owned())?;
+    Ok((run, rollback))
+}
+
+/// Failed requests during `run` against the budget `error_rate_max` of all its requests:
+/// (failed, allowed, requests, percent of the budget consumed).
+fn error_budget(
+    spans: &[SpanRecord],
+    environment: &str,
+    run: &SpanRecord,
+    error_rate_max: f64,
+) -> (usize, f64, usize, f64) {
+    let during: Vec<&SpanRecord> = requests(spans, Some(environment))
+        .filter(|s| s.start_unix_ns >= run.start_unix_ns && s.start_unix_ns <= run.end_unix_ns)
+        .collect();
+    let failed = during
+        .iter()
+        .filter(|s| is(s, "request.outcome", "failed"))
+        .count();
+    let allowed = error_rate_max * during.len() as f64;
+    let consumed_percent = if allowed > 0.0 {
+        100.0 * failed as f64 / allowed
+    } else {
+        0.0
+    };
+    (failed, allowed, during.len(), consumed_percent)
 }
 
 /// The canary of `version` in `environment` was rolled back before any step gave it
@@ -41,90 +84,53 @@ pub fn canary_rolled_back_before(
     let expected = format!(
         "a rollback, with no step and under {percent_limit} % of requests on {version} before it"
     );
-    let run = accepted_runs(spans, environment)
-        .into_iter()
-        .find(|s| is(s, "deploy.version", version) && is(s, "deploy.strategy", "canary"));
-    let Some(run) = run else {
-        return Verdict::new(
-            check,
-            false,
-            expected,
-            format!("no canary deploy.run of {version}"),
-            Vec::new(),
-        );
+    let (run, rollback) = match canary_and_rollback(spans, environment, version) {
+        Ok(found) => found,
+        Err(missing) => return Verdict::new(check, false, expected, missing, Vec::new()),
     };
-    let within = |s: &&SpanRecord| {
-        s.start_unix_ns >= run.start_unix_ns && s.start_unix_ns <= run.end_unix_ns
-    };
-    let rollback = spans
-        .iter()
-        .filter(|s| s.name == "deploy.rollback" && is(s, "deploy.environment", environment))
-        .find(within);
-    let Some(rollback) = rollback else {
-        return Verdict::new(
-            check,
-            false,
-            expected,
-            "the canary was never rolled back",
-            Vec::new(),
-        );
+    let before_rollback = |s: &&SpanRecord| {
+        s.start_unix_ns >= run.start_unix_ns && s.start_unix_ns < rollback.start_unix_ns
     };
     let steps: Vec<&SpanRecord> = spans
         .iter()
-        .filter(|s| s.name == "deploy.batch" && is(s, "deploy.version", version))
-        .filter(within)
-        .filter(|s| s.start_unix_ns < rollback.start_unix_ns)
+        .filter(|s| s.name == "deploy.batch" && is(s, "deploy.environment", environment))
+        .filter(|s| is(s, "deploy.version", version))
+        .filter(before_rollback)
         .collect();
     let step_max = steps.iter().map(|s| percent(s)).max().unwrap_or(0);
     let before: Vec<&SpanRecord> = requests(spans, Some(environment))
-        .filter(|s| {
-            s.start_unix_ns >= run.start_unix_ns && s.start_unix_ns < rollback.start_unix_ns
-        })
+        .filter(before_rollback)
         .collect();
     let on_canary = before
         .iter()
         .filter(|s| is(s, "deploy.version", version))
         .count();
     let share_percent = 100.0 * on_canary as f64 / before.len().max(1) as f64;
-    let during: Vec<&SpanRecord> = requests(spans, Some(environment)).filter(within).collect();
-    let failed = during
-        .iter()
-        .filter(|s| is(s, "request.outcome", "failed"))
-        .count();
-    let allowed = error_rate_max * during.len() as f64;
-    let consumed_percent = if allowed > 0.0 {
-        100.0 * failed as f64 / allowed
-    } else {
-        0.0
-    };
+    let (failed, allowed, during, consumed_percent) =
+        error_budget(spans, environment, run, error_rate_max);
     let start = origin(spans);
-    let evidence = steps
-        .iter()
-        .map(|s| {
-            format!(
-                "step {} % at {}: {}",
-                percent(s),
-                seconds(s.start_unix_ns, start),
-                s.attr_text("deploy.outcome").unwrap_or_default()
-            )
-        })
-        .chain([format!(
-            "rollback at {}: {}",
-            seconds(rollback.start_unix_ns, start),
-            rollback.attr_text("deploy.reason").unwrap_or_default()
-        )])
-        .collect();
+    let step_lines = steps.iter().map(|s| {
+        let outcome = s.attr_text("deploy.outcome").unwrap_or_default();
+        let at = seconds(s.start_unix_ns, start);
+        format!("step {} % at {at}: {outcome}", percent(s))
+    });
+    let reason = rollback.attr_text("deploy.reason").unwrap_or_default();
+    let rollback_line = format!(
+        "rollback at {}: {reason}",
+        seconds(rollback.start_unix_ns, start)
+    );
+    let limit = f64::from(percent_limit);
     Verdict::new(
         check,
-        step_max < i64::from(percent_limit) && share_percent < f64::from(percent_limit) && !before.is_empty(),
+        step_max < i64::from(percent_limit) && share_percent < limit && !before.is_empty(),
         expected,
         format!(
-            "rolled back after the {step_max} % step; {share_percent:.1} % of {} requests reached {version}; \
-             error budget consumed {consumed_percent:.0} % ({failed} failed of {allowed:.1} allowed over {} requests)",
+            "rolled back after the {step_max} % step; {share_percent:.1} % of {} requests \
+             reached {version}; error budget consumed {consumed_percent:.0} % ({failed} failed \
+             of {allowed:.1} allowed over {during} requests)",
             before.len(),
-            during.len()
         ),
-        evidence,
+        step_lines.chain([rollback_line]).collect(),
     )
 }
 
