@@ -23,6 +23,21 @@ pub enum Error {
     /// Spans could not be read back from the in-memory exporter.
     #[error("could not read captured spans: {0}")]
     Capture(String),
+    /// A deployment was configured with values that cannot run (no instances, a canary whose
+    /// steps do not reach 100 %, an unknown environment, …).
+    #[error("invalid deployment: {0}")]
+    InvalidDeployment(String),
+    /// A deploy was requested for an environment that another deploy is still changing:
+    /// two rollouts interleaving on one fleet would leave it in neither version.
+    #[error("deploy of {requested_version} to {environment} refused: {running_version} is still being deployed there")]
+    DeployInProgress {
+        /// The environment both deploys target.
+        environment: String,
+        /// The version whose deploy holds the environment.
+        running_version: String,
+        /// The version whose deploy was refused.
+        requested_version: String,
+    },
     /// A check was asked about evidence that is not there (e.g. no histogram for an operation).
     #[error("no evidence: {0}")]
     NoEvidence(String),

@@ -11,6 +11,8 @@ pub mod claims;
 pub mod coordination;
 /// Numeric claims in Markdown prose, checked against the verified claims.
 pub mod docs_check;
+/// Simulated zero-downtime deploys: environments, strategies, health gates, rollback.
+pub mod deployment;
 /// The crate's typed error.
 pub mod error;
 /// Pure checks over captured spans and histograms, each returning a `Verdict`.

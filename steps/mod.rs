@@ -6,6 +6,8 @@
 pub mod world;
 // Given/When steps that shape and run a swarm, and Then steps about coordination.
 mod coordination;
+// Given/When steps that shape and run a deploy session, and Then steps about deploys.
+mod deployment;
 // Generic evidence steps over spans and histograms, usable from any feature.
 mod telemetry;
 // Fault injection (slow agents, partitions, skewed clocks, errors) and its invariants.

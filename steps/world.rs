@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context as _;
 use cucumber::World;
 use swarmspec::claims::metrics::Observed;
+use swarmspec::deployment::DeploymentPlan;
 use swarmspec::evidence::{Evidence, Verdict};
 use swarmspec::swarm::{memory, RunOutcome, Swarm, SwarmConfig};
 use swarmspec::telemetry::Capture;
@@ -26,6 +27,8 @@ pub struct SwarmWorld {
     pub verdicts: Vec<Verdict>,
     /// Metrics measured outside the spans (memory), merged into the scenario's metrics.
     pub measured: Observed,
+    /// The deploy session the scenario is describing (deployment steps only).
+    pub deployment: DeploymentPlan,
 }
 
 /// A seed that replaces every scenario's own (set by `swarmspec verify --seed`). One verify
@@ -47,6 +50,7 @@ impl SwarmWorld {
             digests: Vec::new(),
             verdicts: Vec::new(),
             measured: Observed::new(),
+            deployment: DeploymentPlan::default(),
         }
     }
 

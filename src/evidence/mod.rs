@@ -8,6 +8,8 @@
 pub mod backoff;
 /// Circuit-breaker transitions and silence while open.
 pub mod breaker;
+/// Deploy checks about what clients saw: failed requests, unready traffic, rollbacks.
+pub mod deployment;
 /// Order-sensitive digests of a run's spans, for determinism checks.
 pub mod digest;
 /// Holds reconstructed from claim/complete/release/reap spans: overlaps, reclaims, stages.
@@ -22,6 +24,8 @@ pub mod load;
 pub mod query;
 /// Invariants under faults: no lost completions, every item resolved, bounded runs.
 pub mod resilience;
+/// Deploy checks about the rollout: canary limits, durations, promotion, concurrency.
+pub mod rollout;
 /// The verdict type.
 pub mod verdict;
 

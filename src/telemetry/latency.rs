@@ -24,11 +24,13 @@ pub enum OpKind {
     Heartbeat,
     /// `lease.reap`
     Reap,
+    /// `request`: one client request served (or failed) during a simulated deploy.
+    Request,
 }
 
 impl OpKind {
     /// All kinds, in histogram order.
-    pub const ALL: [OpKind; 9] = [
+    pub const ALL: [OpKind; 10] = [
         OpKind::Submit,
         OpKind::Register,
         OpKind::Claim,
@@ -38,6 +40,7 @@ impl OpKind {
         OpKind::Handoff,
         OpKind::Heartbeat,
         OpKind::Reap,
+        OpKind::Request,
     ];
 
     /// The span name for this kind.
@@ -52,6 +55,7 @@ impl OpKind {
             OpKind::Handoff => "work.handoff",
             OpKind::Heartbeat => "agent.heartbeat",
             OpKind::Reap => "lease.reap",
+            OpKind::Request => "request",
         }
     }
 

@@ -1,0 +1,229 @@
+//! Steps that shape and run a simulated deploy session, and `Then` steps about deploys.
+//! Each `When` leaves the session's spans in `world.evidence`, so the generic steps in
+//! `telemetry.rs` work on deploys too.
+
+use cucumber::{given, then, when};
+use swarmspec::deployment::{Action, Behaviour, Environment, RouterDiscipline, Strategy};
+use swarmspec::evidence::{self, Verdict};
+
+use super::SwarmWorld;
+
+fn env(text: &str) -> anyhow::Result<Environment> {
+    Ok(Environment::parse(text)?)
+}
+
+fn percent(value: u32) -> f64 {
+    f64::from(value) / 100.0
+}
+
+/// Plays `action` in a fresh simulation seeded like the scenario, keeping its evidence.
+fn run(world: &mut SwarmWorld, action: Action) -> anyhow::Result<()> {
+    let (evidence, _report) = world.deployment.run(&action, world.config.seed)?;
+    world.evidence = Some(evidence);
+    Ok(())
+}
+
+fn spans(world: &SwarmWorld) -> anyhow::Result<&[swarmspec::telemetry::SpanRecord]> {
+    Ok(&world.evidence()?.spans)
+}
+
+#[given(expr = "{int} client agents sending one request per second")]
+fn clients(world: &mut SwarmWorld, count: usize) {
+    world.deployment.client_count = count;
+}
+
+#[given(regex = r"^(dev|staging|production) has (\d+) instances$")]
+fn instances(world: &mut SwarmWorld, name: String, count: usize) -> anyhow::Result<()> {
+    world.deployment.table.get_mut(env(&name)?).instance_count = count;
+    Ok(())
+}
+
+#[given(regex = r#"^(dev|staging|production) runs "([^"]+)"$"#)]
+fn runs_version(world: &mut SwarmWorld, name: String, version: String) -> anyhow::Result<()> {
+    world.deployment.table.get_mut(env(&name)?).version = version;
+    Ok(())
+}
+
+#[given(regex = r"^(dev|staging|production) fails (\d+) % of requests whatever the version$")]
+fn environment_fault(world: &mut SwarmWorld, name: String, rate: u32) -> anyhow::Result<()> {
+    world.deployment.extra_error_rate[env(&name)? as usize] = percent(rate);
+    Ok(())
+}
+
+#[given(regex = r"^a (rolling|blue-green|canary) strategy(?: with (?:batches of|steps) (.+))?$")]
+fn strategy(world: &mut SwarmWorld, name: String, detail: String) -> anyhow::Result<()> {
+    let strategy = Strategy::parse(&name, &detail)?;
+    strategy.validate()?;
+    world.deployment.strategy = strategy;
+    Ok(())
+}
+
+#[given(expr = "version {string} fails readiness")]
+fn fails_readiness(world: &mut SwarmWorld, version: String) -> anyhow::Result<()> {
+    Ok(world
+        .deployment
+        .catalog
+        .set(&version, Behaviour::FailsReadiness)?)
+}
+
+#[given(expr = "version {string} fails {int} % of requests")]
+fn fails_requests(world: &mut SwarmWorld, version: String, rate: u32) -> anyhow::Result<()> {
+    let behaviour = Behaviour::RaisesErrorRate {
+        error_rate: percent(rate),
+    };
+    Ok(world.deployment.catalog.set(&version, behaviour)?)
+}
+
+#[given(expr = "version {string} takes {int} ms per request on average")]
+fn slow(world: &mut SwarmWorld, version: String, latency_ms: u32) -> anyhow::Result<()> {
+    let behaviour = Behaviour::RaisesLatency {
+        latency_ms_mean: f64::from(latency_ms),
+    };
+    Ok(world.deployment.catalog.set(&version, behaviour)?)
+}
+
+#[given("the router is broken so that it ignores readiness")]
+fn broken_router(world: &mut SwarmWorld) {
+    world.deployment.discipline = RouterDiscipline::IgnoreReadiness;
+}
+
+#[when(expr = "{string} is deployed to {word}")]
+fn deployed(world: &mut SwarmWorld, version: String, name: String) -> anyhow::Result<()> {
+    let environment = env(&name)?;
+    run(
+        world,
+        Action::Deploy {
+            environment,
+            version,
+        },
+    )
+}
+
+#[when(expr = "{string} is deployed to {word} and {string} is requested there {int} s later")]
+fn contested(
+    world: &mut SwarmWorld,
+    version: String,
+    name: String,
+    competitor: String,
+    after_s: u64,
+) -> anyhow::Result<()> {
+    let environment = env(&name)?;
+    let after_ms = after_s.saturating_mul(1_000);
+    let action = Action::DeployContested {
+        environment,
+        version,
+        competitor,
+        after_ms,
+    };
+    run(world, action)
+}
+
+#[when(expr = "{string} is promoted from {word} to {word}")]
+fn promoted(
+    world: &mut SwarmWorld,
+    version: String,
+    from: String,
+    to: String,
+) -> anyhow::Result<()> {
+    let (from, to) = (env(&from)?, env(&to)?);
+    run(world, Action::Promote { from, to, version })
+}
+
+#[when(expr = "{string} is promoted through dev, staging and production")]
+fn through_all(world: &mut SwarmWorld, version: String) -> anyhow::Result<()> {
+    run(world, Action::ThroughAll { version })
+}
+
+#[when(expr = "{string} is deployed to {word} twice with the same seed")]
+fn twice(world: &mut SwarmWorld, version: String, name: String) -> anyhow::Result<()> {
+    let environment = env(&name)?;
+    for _ in 0..2 {
+        let action = Action::Deploy {
+            environment,
+            version: version.clone(),
+        };
+        run(world, action)?;
+        let digest = evidence::digest::span_digest(spans(world)?);
+        world.digests.push(digest);
+    }
+    Ok(())
+}
+
+#[then(expr = "no request failed in {word}")]
+fn no_failed_requests(world: &mut SwarmWorld, name: String) -> anyhow::Result<()> {
+    let verdict = evidence::deployment::failed_requests_at_most(spans(world)?, Some(&name), 0);
+    world.judge(verdict)
+}
+
+#[then("no request reached an instance that was not ready")]
+fn no_unready_traffic(world: &mut SwarmWorld) -> anyhow::Result<()> {
+    let verdict = evidence::deployment::no_traffic_to_unready(spans(world)?);
+    world.judge(verdict)
+}
+
+#[then("the unready-traffic check fails, naming the requests")]
+fn unready_traffic_caught(world: &mut SwarmWorld) -> anyhow::Result<()> {
+    let inner = evidence::deployment::no_traffic_to_unready(spans(world)?);
+    world.judge(Verdict::expect_refuted(inner))
+}
+
+#[then(expr = "{string} never received traffic")]
+fn never_served(world: &mut SwarmWorld, version: String) -> anyhow::Result<()> {
+    let verdict = evidence::deployment::version_never_served(spans(world)?, &version);
+    world.judge(verdict)
+}
+
+#[then(expr = "the rollback in {word} restored {string} on every instance")]
+fn restored(world: &mut SwarmWorld, name: String, version: String) -> anyhow::Result<()> {
+    let count = world.deployment.table.get(env(&name)?).instance_count;
+    let verdict = evidence::deployment::rollback_restored(spans(world)?, &name, &version, count);
+    world.judge(verdict)
+}
+
+#[then(
+    regex = r#"^the canary of "([^"]+)" in (\w+) was rolled back before (\d+) % of traffic, reporting the error budget consumed$"#
+)]
+fn canary_stopped(
+    world: &mut SwarmWorld,
+    version: String,
+    name: String,
+    limit: u8,
+) -> anyhow::Result<()> {
+    let error_rate_max = world
+        .deployment
+        .table
+        .get(env(&name)?)
+        .health
+        .error_rate_max;
+    let spans = spans(world)?;
+    let verdict =
+        evidence::rollout::canary_rolled_back_before(spans, &name, &version, limit, error_rate_max);
+    world.judge(verdict)
+}
+
+#[then(expr = "every deploy to {word} took at most {int} simulated seconds")]
+fn duration(world: &mut SwarmWorld, name: String, bound_s: u32) -> anyhow::Result<()> {
+    let bound_s = f64::from(bound_s);
+    let verdict = evidence::rollout::deploy_duration_within(spans(world)?, &name, bound_s);
+    world.judge(verdict)
+}
+
+#[then(expr = "the promotion from {word} to {word} was blocked because {word} was unhealthy")]
+fn blocked(
+    world: &mut SwarmWorld,
+    from: String,
+    to: String,
+    unhealthy: String,
+) -> anyhow::Result<()> {
+    if unhealthy != from {
+        anyhow::bail!("a promotion is gated on its source: say «because {from} was unhealthy»");
+    }
+    let verdict = evidence::rollout::promotion_blocked(spans(world)?, &from, &to);
+    world.judge(verdict)
+}
+
+#[then(expr = "the second deploy to {word} was refused")]
+fn refused(world: &mut SwarmWorld, name: String) -> anyhow::Result<()> {
+    let verdict = evidence::rollout::concurrent_deploys_refused(spans(world)?, &name);
+    world.judge(verdict)
+}
