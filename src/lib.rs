@@ -5,6 +5,8 @@
 //! decide from that capture alone. This library knows nothing of cucumber: the Gherkin steps
 //! in `steps/` are thin callers of it.
 
+/// Audit log (hash-chained), secret scanner, access policy, input validation.
+pub mod compliance;
 /// Coordinator trait, the reference in-memory engine, retry, circuit breaker, load balancer.
 pub mod coordination;
 /// The crate's typed error.
