@@ -155,7 +155,9 @@ impl AuditLog {
         Self::default()
     }
 
-    /// An empty log that writes an `audit.append` span per entry through `tracer`.
+    /// An empty log that writes an `audit.append` span per entry through `tracer`. With the
+    /// SDK's simple span processor each append blocks on the export, so append from a plain
+    /// thread, not from inside an async executor.
     pub fn traced(tracer: SdkTracer) -> Self {
         Self {
             entries: Vec::new(),

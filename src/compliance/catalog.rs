@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::access::Environment;
-use super::validation::{self, Description, InputField, WorkType};
+use super::validation::{self, Description, InputField, InputProblem, WorkType};
 use super::validation::{AGENT_ID_LEN_MAX_BYTES, DESCRIPTION_LEN_MAX_BYTES};
 use super::validation::{ENVIRONMENT_LEN_MAX_BYTES, WORK_TYPE_LEN_MAX_BYTES};
 use crate::error::{Error, Result};
@@ -161,23 +161,39 @@ pub enum HostileClass {
 }
 
 impl HostileClass {
-    /// Parses the words a feature file uses.
+    /// Every class.
+    pub const ALL: [HostileClass; 5] = [
+        Self::Quote,
+        Self::Shell,
+        Self::PathTraversal,
+        Self::Control,
+        Self::Oversized,
+    ];
+
+    /// The words a feature file uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Quote => "quotes",
+            Self::Shell => "shell metacharacters",
+            Self::PathTraversal => "path traversal",
+            Self::Control => "control characters",
+            Self::Oversized => "oversized text",
+        }
+    }
+
+    /// Parses `name`.
     pub fn parse(text: &str) -> Option<Self> {
-        Some(match text.trim() {
-            "quotes" => Self::Quote,
-            "shell metacharacters" => Self::Shell,
-            "path traversal" => Self::PathTraversal,
-            "control characters" => Self::Control,
-            "oversized text" => Self::Oversized,
-            _ => return None,
-        })
+        Self::ALL
+            .into_iter()
+            .find(|class| class.name() == text.trim())
     }
 
     /// `valid`, made hostile in this way.
     pub fn sample(self, field: InputField, valid: &str) -> String {
         match self {
-            Self::Quote => format!("{valid}\",\"admin\":true,\"x\":\"'"),
-            Self::Shell => format!("{valid}; rm -rf / && echo $(id) | tee `x`"),
+            // Short enough that every identifier field refuses it for the quote, not its length.
+            Self::Quote => format!("{valid}\",\"admin\":'1"),
+            Self::Shell => format!("{valid};$(id)|sh"),
             Self::PathTraversal => format!("../../{valid}/../../etc/passwd"),
             Self::Control => format!("{valid}\u{0}\u{1b}[2J\r"),
             Self::Oversized => {
@@ -197,11 +213,27 @@ impl HostileClass {
     }
 }
 
+impl HostileClass {
+    /// Whether `problem` is the one this class of input should be refused for.
+    pub fn explains(self, problem: &InputProblem) -> bool {
+        matches!(
+            (self, problem),
+            (Self::Quote, InputProblem::Quote { .. })
+                | (Self::Shell, InputProblem::ShellMetacharacter { .. })
+                | (Self::PathTraversal, InputProblem::PathTraversal)
+                | (Self::Control, InputProblem::ControlCharacter { .. })
+                | (Self::Oversized, InputProblem::TooLong { .. })
+        )
+    }
+}
+
 /// One hostile submission and the catalog as it was before it.
 #[derive(Debug)]
 pub struct Probe {
     /// The field made hostile.
     pub field: InputField,
+    /// How.
+    pub class: HostileClass,
     /// The hostile value.
     pub sample: String,
     /// What `submit` returned.
@@ -229,6 +261,7 @@ pub fn probe(catalog: &mut WorkCatalog, field: InputField, class: HostileClass) 
     };
     Probe {
         field,
+        class,
         sample: sample.unwrap_or_default(),
         outcome,
         records_before,
@@ -237,22 +270,33 @@ pub fn probe(catalog: &mut WorkCatalog, field: InputField, class: HostileClass) 
 }
 
 /// Characters descriptions are generated from: JSON's and the shell's specials, escapes,
-/// non-ASCII, and a few control characters that validation must refuse.
+/// separators and non-ASCII text.
 const HOSTILE_ALPHABET: &[char] = &[
     '"', '\'', '\\', '/', '{', '}', '[', ']', ':', ',', '$', '`', ';', '|', '&', '<', '>', '.',
-    '\n', '\t', ' ', 'a', 'Z', '0', 'é', 'ß', '中', '😀', '\u{7f}', '\u{0}', '\u{2028}',
-    '\u{feff}',
+    '\n', '\t', ' ', 'a', 'Z', '0', 'é', 'ß', '中', '😀', '\u{2028}', '\u{feff}',
 ];
+/// Characters validation must refuse, mixed in rarely so most descriptions are stored.
+const REFUSED_CHARACTERS: &[char] = &['\u{0}', '\u{7f}', '\u{1b}', '\u{85}', '\u{202e}'];
+/// Chance, in percent, that a generated character is one validation must refuse.
+const REFUSED_CHARACTER_PERCENT: u32 = 1;
 
 /// `count` descriptions of up to `len_chars_max` characters drawn from a hostile alphabet,
 /// deterministic for `seed`.
 pub fn hostile_descriptions(seed: u64, count: usize, len_chars_max: usize) -> Vec<String> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut pick = move |alphabet: &[char]| alphabet[rng.gen_range(0..alphabet.len())];
+    let mut draws = ChaCha8Rng::seed_from_u64(seed.wrapping_add(1));
     (0..count)
         .map(|_| {
-            let len = rng.gen_range(0..=len_chars_max);
+            let len = draws.gen_range(0..=len_chars_max);
             (0..len)
-                .map(|_| HOSTILE_ALPHABET[rng.gen_range(0..HOSTILE_ALPHABET.len())])
+                .map(|_| {
+                    if draws.gen_range(0..100) < REFUSED_CHARACTER_PERCENT {
+                        pick(REFUSED_CHARACTERS)
+                    } else {
+                        pick(HOSTILE_ALPHABET)
+                    }
+                })
                 .collect()
         })
         .collect()
@@ -316,9 +360,7 @@ mod tests {
                     field: InputField::Description,
                     ..
                 }) => {
-                    assert!(description
-                        .chars()
-                        .any(|c| c.is_control() && c != '\n' && c != '\t'));
+                    assert!(description.chars().any(|c| REFUSED_CHARACTERS.contains(&c)));
                 }
                 Err(other) => panic!("{description:?}: {other}"),
             }

@@ -90,12 +90,12 @@ fn describe(fault: ChainFault) -> String {
         ChainFault::Modified => "modified (its content no longer matches its hash)".into(),
         ChainFault::Replaced => "replaced (re-hashed; the next entry links elsewhere)".into(),
         ChainFault::Deleted { missing_count } => {
-            format!("deleted ({missing_count} entries missing before it)")
+            format!("deleted (missing before it: {missing_count})")
         }
         ChainFault::Reordered { belongs_after } => {
             format!("reordered (it belongs after entry {belongs_after})")
         }
-        ChainFault::Inserted { count } => format!("inserted ({count} entries do not belong)"),
+        ChainFault::Inserted { count } => format!("inserted (entries that do not belong: {count})"),
         ChainFault::Sequence { expected, found } => {
             format!("sequence {found} where {expected} belongs")
         }

@@ -264,8 +264,18 @@ pub fn hostile_input_handled(probe: &Probe, catalog: &WorkCatalog, expected: Han
     let field = probe.field;
     let earlier_intact = catalog.digest_of_first(probe.records_before) == probe.digest_before;
     let (handled, observed) = match (&probe.outcome, expected) {
-        (Err(error @ Error::InvalidInput { field: refused, .. }), Handling::Refused) => (
-            *refused == field && catalog.len() == probe.records_before,
+        (
+            Err(
+                error @ Error::InvalidInput {
+                    field: refused,
+                    problem,
+                },
+            ),
+            Handling::Refused,
+        ) => (
+            *refused == field
+                && probe.class.explains(problem)
+                && catalog.len() == probe.records_before,
             format!("refused: {error}; {} records stored", catalog.len()),
         ),
         (Ok(index), Handling::Stored) => match read_back(catalog, *index, field) {
@@ -289,7 +299,7 @@ pub fn hostile_input_handled(probe: &Probe, catalog: &WorkCatalog, expected: Han
         (Err(error), _) => (false, format!("refused: {error}")),
     };
     let wanted = match expected {
-        Handling::Refused => format!("refused with an error naming the {field}"),
+        Handling::Refused => format!("refused for its {}, naming the {field}", probe.class.name()),
         Handling::Stored => format!("the {field} stored and read back identical"),
     };
     Verdict::new(

@@ -165,6 +165,13 @@ fn hostile_input_check_tells_outcomes_apart() {
     let stored = probe(&mut catalog, InputField::Description, HostileClass::Quote);
     assert!(hostile_input_handled(&stored, &catalog, Handling::Stored).passed);
     assert!(!hostile_input_handled(&stored, &catalog, Handling::Refused).passed);
+    let mut misexplained = probe(&mut catalog, InputField::Environment, HostileClass::Control);
+    assert!(hostile_input_handled(&misexplained, &catalog, Handling::Refused).passed);
+    misexplained.class = HostileClass::Oversized;
+    assert!(
+        !hostile_input_handled(&misexplained, &catalog, Handling::Refused).passed,
+        "wrong reason"
+    );
     let mut tampered = stored;
     tampered.digest_before = "0".repeat(64);
     assert!(!hostile_input_handled(&tampered, &catalog, Handling::Stored).passed);

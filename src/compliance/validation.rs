@@ -328,7 +328,8 @@ mod tests {
     // Proves each hostile class in an agent id is refused with its own problem, naming the field.
     #[test]
     fn hostile_agent_ids_are_refused_by_class() {
-        let cases: [(&str, fn(&InputProblem) -> bool); 6] = [
+        type IsExpected = fn(&InputProblem) -> bool;
+        let cases: [(&str, IsExpected); 6] = [
             ("agent_1\"}", |p| matches!(p, InputProblem::Quote { .. })),
             ("agent_1;rm", |p| {
                 matches!(p, InputProblem::ShellMetacharacter { .. })
