@@ -6,6 +6,8 @@
 pub mod world;
 // Given/When steps that shape and run a swarm, and Then steps about coordination.
 mod coordination;
+// Steps about the audit chain, secret scanning, access policy and input validation.
+pub mod compliance;
 // Generic evidence steps over spans and histograms, usable from any feature.
 mod telemetry;
 // The cucumber runner with its terminal, JUnit and JSON writers.

@@ -23,6 +23,8 @@ pub struct SwarmWorld {
     pub digests: Vec<String>,
     /// Every verdict this scenario reached, in order.
     pub verdicts: Vec<Verdict>,
+    /// Audit log, scan report, access policy and work catalog of the compliance steps.
+    pub compliance: super::compliance::ComplianceState,
 }
 
 impl SwarmWorld {
@@ -33,6 +35,7 @@ impl SwarmWorld {
             outcome: None,
             digests: Vec::new(),
             verdicts: Vec::new(),
+            compliance: Default::default(),
         }
     }
 
