@@ -124,7 +124,6 @@ pub fn verify_entries(
     }
     let mut prev = GENESIS_HASH;
     for (index, entry) in entries.iter().enumerate() {
-        let expected_sequence = index as u64;
         if entry.expected_hash() != entry.hash {
             return broken(index, ChainFault::Modified);
         }
@@ -136,43 +135,11 @@ pub fn verify_entries(
             return broken(index, ChainFault::Inserted { count: 1 });
         }
         if entry.prev_hash != prev {
-            let target = if entry.prev_hash == GENESIS_HASH {
-                Some(None)
-            } else {
-                position.get(&entry.prev_hash).map(|&j| Some(j))
-            };
-            return match target {
-                Some(Some(j)) if j >= index => {
-                    broken(index, ChainFault::Reordered { belongs_after: j })
-                }
-                // The entry links further back: those between do not belong.
-                Some(target) => {
-                    let first_foreign = target.map_or(0, |j| j + 1);
-                    let count = index - first_foreign;
-                    broken(first_foreign, ChainFault::Inserted { count })
-                }
-                None if entry.sequence > expected_sequence => {
-                    let missing_count = entry.sequence - expected_sequence;
-                    broken(index, ChainFault::Deleted { missing_count })
-                }
-                None if entry.sequence == expected_sequence && index > 0 => {
-                    broken(index - 1, ChainFault::Replaced)
-                }
-                None => broken(
-                    index,
-                    ChainFault::Sequence {
-                        expected: expected_sequence,
-                        found: entry.sequence,
-                    },
-                ),
-            };
+            return Err(locate_broken_link(entry, index, &position));
         }
-        if entry.sequence != expected_sequence {
-            let fault = ChainFault::Sequence {
-                expected: expected_sequence,
-                found: entry.sequence,
-            };
-            return broken(index, fault);
+        if entry.sequence != index as u64 {
+            let (expected, found) = (index as u64, entry.sequence);
+            return broken(index, ChainFault::Sequence { expected, found });
         }
         prev = entry.hash;
     }
@@ -181,23 +148,55 @@ pub fn verify_entries(
         hash: prev,
     };
     match head {
-        Some(head) if found.length < head.length => broken(
-            found.length,
-            ChainFault::Truncated {
-                length_expected: head.length,
-            },
-        ),
-        Some(head) if found.length > head.length => broken(
-            head.length,
-            ChainFault::Extended {
-                length_expected: head.length,
-            },
-        ),
+        Some(head) if found.length < head.length => {
+            let length_expected = head.length;
+            broken(found.length, ChainFault::Truncated { length_expected })
+        }
+        Some(head) if found.length > head.length => {
+            let length_expected = head.length;
+            broken(head.length, ChainFault::Extended { length_expected })
+        }
         Some(head) if found.hash != head.hash => {
             broken(found.length.saturating_sub(1), ChainFault::HeadMismatch)
         }
         _ => Ok(found),
     }
+}
+
+/// Where the entry at `index`, whose `prev_hash` is not its predecessor's hash, really links:
+/// to a later entry (reordered), an earlier one (those between were inserted), or nothing
+/// (entries before it were deleted, or its predecessor was re-hashed).
+fn locate_broken_link(
+    entry: &AuditEntry,
+    index: usize,
+    position: &HashMap<ChainHash, usize>,
+) -> ChainBreak {
+    let expected_sequence = index as u64;
+    let target = if entry.prev_hash == GENESIS_HASH {
+        Some(None)
+    } else {
+        position.get(&entry.prev_hash).map(|&j| Some(j))
+    };
+    let (index, fault) = match target {
+        Some(Some(j)) if j >= index => (index, ChainFault::Reordered { belongs_after: j }),
+        Some(target) => {
+            let first_foreign = target.map_or(0, |j| j + 1);
+            let count = index - first_foreign;
+            (first_foreign, ChainFault::Inserted { count })
+        }
+        None if entry.sequence > expected_sequence => {
+            let missing_count = entry.sequence - expected_sequence;
+            (index, ChainFault::Deleted { missing_count })
+        }
+        None if entry.sequence == expected_sequence && index > 0 => {
+            (index - 1, ChainFault::Replaced)
+        }
+        None => {
+            let (expected, found) = (expected_sequence, entry.sequence);
+            (index, ChainFault::Sequence { expected, found })
+        }
+    };
+    ChainBreak { index, fault }
 }
 
 /// The head the captured `audit.append` spans recorded: the highest sequence and its hash.
