@@ -1,6 +1,12 @@
 //! One crate-wide error type: callers so far only need to print it, not match finely.
 
+use std::path::PathBuf;
+
 use thiserror::Error;
+
+use crate::compliance::access::Action;
+use crate::compliance::validation::{InputField, InputProblem};
+use crate::coordination::Role;
 
 /// Everything that can go wrong in the library, as a typed value the CLI can wrap with context.
 #[derive(Debug, Error)]
@@ -58,6 +64,41 @@ pub enum Error {
         path: String,
         /// What went wrong.
         problem: String,
+    },
+    /// An input was refused by validation; says which field and what is wrong with it, never
+    /// echoing the (possibly hostile or huge) value itself.
+    #[error("invalid {field}: {problem}")]
+    InvalidInput {
+        /// The field that was refused.
+        field: InputField,
+        /// What is wrong with it.
+        problem: InputProblem,
+    },
+    /// The access policy does not grant `action` to `role`; the refusal has been audited.
+    #[error("access denied: {agent} ({role}) may not {action}")]
+    AccessDenied {
+        /// The agent that asked.
+        agent: String,
+        /// Its role.
+        role: Role,
+        /// What it asked to do.
+        action: Action,
+    },
+    /// A file to scan could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    WriteFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
     },
 }
 

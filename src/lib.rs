@@ -7,6 +7,8 @@
 
 /// The claims ledger: claims, metrics, and their evaluation.
 pub mod claims;
+/// Audit log (hash-chained), secret scanner, access policy, input validation.
+pub mod compliance;
 /// Coordinator trait, the reference in-memory engine, retry, circuit breaker, load balancer.
 pub mod coordination;
 /// Numeric claims in Markdown prose, checked against the verified claims.

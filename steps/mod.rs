@@ -8,6 +8,8 @@ pub mod world;
 mod coordination;
 // Given/When steps that shape and run a deploy session, and Then steps about deploys.
 mod deployment;
+// Steps about the audit chain, secret scanning, access policy and input validation.
+pub mod compliance;
 // Generic evidence steps over spans and histograms, usable from any feature.
 mod telemetry;
 // Fault injection (slow agents, partitions, skewed clocks, errors) and its invariants.

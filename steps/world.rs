@@ -29,6 +29,8 @@ pub struct SwarmWorld {
     pub measured: Observed,
     /// The deploy session the scenario is describing (deployment steps only).
     pub deployment: DeploymentPlan,
+    /// Audit log, scan report, access policy and work catalog of the compliance steps.
+    pub compliance: super::compliance::ComplianceState,
 }
 
 /// A seed that replaces every scenario's own (set by `swarmspec verify --seed`). One verify
@@ -51,6 +53,7 @@ impl SwarmWorld {
             verdicts: Vec::new(),
             measured: Observed::new(),
             deployment: DeploymentPlan::default(),
+            compliance: Default::default(),
         }
     }
 

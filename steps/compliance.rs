@@ -1,0 +1,282 @@
+//! Steps about compliance: the audit chain, secret scanning, access policy, input validation.
+//! Compliance spans (`audit.append`, `access.check`) go to a capture of their own and are
+//! merged into the scenario's evidence after each step that writes them, so the generic
+//! evidence steps in `telemetry.rs` work on them too.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use cucumber::gherkin::Step;
+use cucumber::{given, then, when};
+use swarmspec::compliance::access::{AccessPolicy, AccessRequest, Action};
+use swarmspec::compliance::audit::{AuditEntry, AuditLog};
+use swarmspec::compliance::canary::{Planted, ScratchDir};
+use swarmspec::compliance::catalog::{self, HostileClass, Probe, Submission, WorkCatalog};
+use swarmspec::compliance::chain::Tamper;
+use swarmspec::compliance::checks::{self, Handling};
+use swarmspec::compliance::secrets::{ScanReport, SecretScanner};
+use swarmspec::compliance::validation::{self, InputField};
+use swarmspec::compliance::{self as compliance_lib};
+use swarmspec::coordination::Role;
+use swarmspec::evidence::Evidence;
+use swarmspec::telemetry::time_base::SIMULATED_EPOCH_UNIX_S;
+use swarmspec::telemetry::{Capture, LatencyBook};
+use swarmspec::Error;
+
+use super::SwarmWorld;
+
+/// Simulated time between two compliance events, so their spans are ordered and repeatable.
+const EVENT_SPACING_NS: u64 = 1_000_000;
+
+/// What compliance steps keep between steps of one scenario.
+#[derive(Debug, Default)]
+pub struct ComplianceState {
+    capture: Option<Arc<Capture>>,
+    audit: Option<AuditLog>,
+    tampered: Vec<AuditEntry>,
+    policy: AccessPolicy,
+    events: u64,
+    scratch: Option<ScratchDir>,
+    planted: Vec<Planted>,
+    report: Option<ScanReport>,
+    catalog: WorkCatalog,
+    probe: Option<Probe>,
+    stored: Vec<(String, swarmspec::error::Result<usize>)>,
+}
+
+impl ComplianceState {
+    /// The scenario's audit log, writing its spans into the compliance capture.
+    fn audit(&mut self, seed: u64) -> &mut AuditLog {
+        let capture = self
+            .capture
+            .get_or_insert_with(|| Arc::new(Capture::new(seed)));
+        let tracer = capture.tracer().clone();
+        self.audit.get_or_insert_with(|| AuditLog::traced(tracer))
+    }
+
+    fn next_event_unix_ns(&mut self) -> u64 {
+        self.events += 1;
+        SIMULATED_EPOCH_UNIX_S * 1_000_000_000 + self.events * EVENT_SPACING_NS
+    }
+
+    fn entries(&self) -> &[AuditEntry] {
+        self.audit.as_ref().map_or(&[], AuditLog::entries)
+    }
+
+    fn report(&self) -> anyhow::Result<&ScanReport> {
+        self.report
+            .as_ref()
+            .context("nothing was scanned: add `When the scratch directory is scanned for secrets`")
+    }
+
+    fn scratch(&mut self) -> anyhow::Result<&ScratchDir> {
+        if self.scratch.is_none() {
+            self.scratch = Some(ScratchDir::new()?);
+        }
+        self.scratch.as_ref().context("no scratch directory")
+    }
+}
+
+/// Runs `work` on a thread of its own: the SDK's simple span processor blocks on each export
+/// and refuses to run inside an executor (cucumber's), as `Swarm::run` also knows.
+fn off_executor<T: Send>(work: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
+    std::thread::scope(|scope| scope.spawn(work).join())
+        .map_err(|_| anyhow::anyhow!("a compliance call panicked"))
+}
+
+/// Replaces the compliance spans in the scenario's evidence with the capture's current ones.
+fn publish(world: &mut SwarmWorld) -> anyhow::Result<()> {
+    let Some(capture) = &world.compliance.capture else {
+        return Ok(());
+    };
+    let fresh = capture.spans()?;
+    let evidence = world.evidence.get_or_insert_with(|| Evidence {
+        spans: Vec::new(),
+        latencies: LatencyBook::new(),
+    });
+    evidence
+        .spans
+        .retain(|span| !compliance_lib::is_compliance_span(span));
+    evidence.spans.extend(fresh);
+    Ok(())
+}
+
+#[when("the run's coordination actions are written to the audit log")]
+fn audit_run(world: &mut SwarmWorld) -> anyhow::Result<()> {
+    let spans = world.evidence()?.spans.clone();
+    let audit = world.compliance.audit(world.config.seed);
+    off_executor(|| audit.append_spans(&spans))?;
+    publish(world)
+}
+
+#[then("every coordination action in the captured spans has exactly one audit entry")]
+fn every_action_audited(world: &mut SwarmWorld) -> anyhow::Result<()> {
+    let spans = &world.evidence()?.spans;
+    let verdict = checks::every_action_audited(spans, world.compliance.entries());
+    world.judge(verdict)
+}
+
+#[then("the audit log verifies against the captured evidence")]
+fn audit_verifies(world: &mut SwarmWorld) -> anyhow::Result<()> {
+    let spans = &world.evidence()?.spans;
+    let verdict = checks::audit_chain_intact(world.compliance.entries(), spans);
+    world.judge(verdict)
+}
+
+#[when(expr = "an exported copy of the audit log has its entry {int} {word}")]
+fn tamper(world: &mut SwarmWorld, index: usize, how: String) -> anyhow::Result<()> {
+    let tamper = Tamper::parse(&how).with_context(|| {
+        format!("unknown tampering «{how}»: use modified, rewritten, deleted, reordered, inserted or truncated")
+    })?;
+    let mut copy = world.compliance.entries().to_vec();
+    tamper.apply(&mut copy, index)?;
+    world.compliance.tampered = copy;
+    Ok(())
+}
+
+#[then(expr = "verifying the copy reports {string} at entry {int}")]
+fn tamper_located(world: &mut SwarmWorld, fault: String, index: usize) -> anyhow::Result<()> {
+    let spans = &world.evidence()?.spans;
+    let verdict = checks::tampering_located(&world.compliance.tampered, spans, &fault, index);
+    world.judge(verdict)
+}
+
+#[given("the standard access policy")]
+fn standard_policy(world: &mut SwarmWorld) {
+    world.compliance.policy = AccessPolicy::standard();
+}
+
+#[when(regex = r#"^an? (\w+) agent "([^"]*)" asks to (.+)$"#)]
+fn asks(world: &mut SwarmWorld, role: String, agent: String, action: String) -> anyhow::Result<()> {
+    let role = Role::parse(&role).with_context(|| format!("unknown role «{role}»"))?;
+    let request = AccessRequest {
+        agent: validation::agent_id(&agent)?,
+        role,
+        action: Action::parse(&action)?,
+        at_unix_ns: world.compliance.next_event_unix_ns(),
+    };
+    let policy = world.compliance.policy.clone();
+    let audit = world.compliance.audit(world.config.seed);
+    match off_executor(|| policy.check(&request, audit))? {
+        // A refusal is what some scenarios are about; the spans and the audit log record it.
+        Ok(()) | Err(Error::AccessDenied { .. }) => publish(world),
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[then(regex = r#"^the request of "([^"]*)" to (.+) was refused and audited$"#)]
+fn refused_and_audited(
+    world: &mut SwarmWorld,
+    agent: String,
+    action: String,
+) -> anyhow::Result<()> {
+    let action = Action::parse(&action)?;
+    let spans = &world.evidence()?.spans;
+    let verdict = checks::denial_audited(spans, world.compliance.entries(), &agent, action);
+    world.judge(verdict)
+}
+
+#[given("one fake credential of each kind is planted in a scratch directory")]
+fn plant(world: &mut SwarmWorld) -> anyhow::Result<()> {
+    let seed = world.config.seed;
+    world.compliance.planted = world.compliance.scratch()?.plant(seed)?;
+    Ok(())
+}
+
+#[given(expr = "a file {string} in the scratch directory containing:")]
+fn scratch_file(world: &mut SwarmWorld, path: String, step: &Step) -> anyhow::Result<()> {
+    let text = step
+        .docstring
+        .as_deref()
+        .context("the step needs a \"\"\" text block")?;
+    world.compliance.scratch()?.write(&path, text)?;
+    Ok(())
+}
+
+#[when("the scratch directory is scanned for secrets")]
+fn scan(world: &mut SwarmWorld) -> anyhow::Result<()> {
+    let report = SecretScanner::new().scan_dir(world.compliance.scratch()?.path())?;
+    world.compliance.report = Some(report);
+    Ok(())
+}
+
+#[then("every planted credential is reported with its file, line and rule")]
+fn planted_found(world: &mut SwarmWorld) -> anyhow::Result<()> {
+    let verdict =
+        checks::planted_secrets_found(world.compliance.report()?, &world.compliance.planted);
+    world.judge(verdict)
+}
+
+#[then("the printed scan report shows none of the planted credentials")]
+fn report_hides(world: &mut SwarmWorld) -> anyhow::Result<()> {
+    let verdict =
+        checks::report_hides_secrets(world.compliance.report()?, &world.compliance.planted);
+    world.judge(verdict)
+}
+
+#[then(
+    expr = "no secret is reported in {int} scanned file(s), and {int} allow-listed match(es) were suppressed"
+)]
+fn only_allow_listed(
+    world: &mut SwarmWorld,
+    files: usize,
+    suppressed: usize,
+) -> anyhow::Result<()> {
+    let verdict = checks::only_allow_listed(world.compliance.report()?, files, suppressed);
+    world.judge(verdict)
+}
+
+#[given(expr = "a work catalog holding {int} valid records")]
+fn catalog_with(world: &mut SwarmWorld, count: u64) -> anyhow::Result<()> {
+    for n in 1..=count {
+        world.compliance.catalog.submit(&Submission::valid(n))?;
+    }
+    Ok(())
+}
+
+#[when(regex = r"^an? (agent id|work type|description|environment) containing (.+) is submitted$")]
+fn hostile(world: &mut SwarmWorld, field: String, class: String) -> anyhow::Result<()> {
+    let field = InputField::parse(&field).with_context(|| format!("unknown field «{field}»"))?;
+    let class = HostileClass::parse(&class).with_context(|| {
+        format!("unknown input class «{class}»: use quotes, shell metacharacters, path traversal, control characters or oversized text")
+    })?;
+    world.compliance.probe = Some(catalog::probe(&mut world.compliance.catalog, field, class));
+    Ok(())
+}
+
+#[then(regex = r"^it is (refused|stored safely), and the earlier records are unchanged$")]
+fn hostile_handled(world: &mut SwarmWorld, handling: String) -> anyhow::Result<()> {
+    let handling = Handling::parse(&handling).context("use refused or stored safely")?;
+    let state = &world.compliance;
+    let probe = state.probe.as_ref().context("no input was submitted")?;
+    let verdict = checks::hostile_input_handled(probe, &state.catalog, handling);
+    world.judge(verdict)
+}
+
+#[when("these descriptions are stored:")]
+fn store_table(world: &mut SwarmWorld, step: &Step) -> anyhow::Result<()> {
+    let table = step.table.as_ref().context("the step needs a table")?;
+    // The first row is the header.
+    let texts = table
+        .rows
+        .iter()
+        .skip(1)
+        .filter_map(|row| row.first().cloned())
+        .collect();
+    world.compliance.stored = catalog::store_descriptions(&mut world.compliance.catalog, texts);
+    Ok(())
+}
+
+#[when(expr = "{int} generated descriptions of up to {int} characters are stored")]
+fn store_generated(world: &mut SwarmWorld, count: usize, len_chars_max: usize) {
+    let texts = catalog::hostile_descriptions(world.config.seed, count, len_chars_max);
+    world.compliance.stored = catalog::store_descriptions(&mut world.compliance.catalog, texts);
+}
+
+#[then(regex = r"^every description reads back identical( or was refused as a description)?$")]
+fn read_back(world: &mut SwarmWorld, refusals: String) -> anyhow::Result<()> {
+    let state = &world.compliance;
+    let verdict =
+        checks::descriptions_read_back(&state.catalog, &state.stored, !refusals.is_empty());
+    world.judge(verdict)
+}
