@@ -8,6 +8,7 @@ Feature: Compliance of a Scrum-at-Scale agent swarm
     Given deterministic mode
     And seed 7
 
+  @claim-audit
   Scenario: every coordination action of a swarm run is in a verified audit chain
     Given a swarm of 8 developer agents
     And 12 work items

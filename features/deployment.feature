@@ -7,7 +7,7 @@ Feature: Zero-downtime deploys under live traffic
     Given seed 7
     And 100 client agents sending one request per second
 
-  @claim-deploy
+  @claim-deploy-duration @claim-zero-downtime
   Scenario: a rolling deploy of 20 instances under 100-agent traffic loses no request
     Given production has 20 instances
     And a rolling strategy with batches of 5
@@ -20,7 +20,7 @@ Feature: Zero-downtime deploys under live traffic
     And no "deploy.run" span has status error
     And the p99 latency of "request" is below 250 ms
 
-  @claim-deploy
+  @claim-deploy-duration @claim-zero-downtime
   Scenario: a blue-green switch loses no request
     Given a blue-green strategy
     When "v2" is deployed to production
@@ -54,7 +54,7 @@ Feature: Zero-downtime deploys under live traffic
     Then the promotion from staging to production was blocked because staging was unhealthy
     And exactly 0 "deploy.run" spans were recorded
 
-  @claim-deploy
+  @claim-deploy-duration
   Scenario: every environment deploys within its time bound, measured in simulated time
     Given a rolling strategy with batches of 4
     When "v2" is promoted through dev, staging and production

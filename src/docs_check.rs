@@ -148,6 +148,7 @@ mod tests {
             observed: Some(1.0),
             status: ClaimStatus::Verified,
             evidence: Vec::new(),
+            known_shortfall: None,
         }
     }
 

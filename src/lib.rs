@@ -11,10 +11,10 @@ pub mod claims;
 pub mod compliance;
 /// Coordinator trait, the reference in-memory engine, retry, circuit breaker, load balancer.
 pub mod coordination;
-/// Numeric claims in Markdown prose, checked against the verified claims.
-pub mod docs_check;
 /// Simulated zero-downtime deploys: environments, strategies, health gates, rollback.
 pub mod deployment;
+/// Numeric claims in Markdown prose, checked against the verified claims.
+pub mod docs_check;
 /// The crate's typed error.
 pub mod error;
 /// Pure checks over captured spans and histograms, each returning a `Verdict`.

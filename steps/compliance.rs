@@ -120,6 +120,9 @@ fn every_action_audited(world: &mut SwarmWorld) -> anyhow::Result<()> {
 fn audit_verifies(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let spans = &world.evidence()?.spans;
     let verdict = checks::audit_chain_intact(world.compliance.entries(), spans);
+    // The ledger's audit claim rests on this verdict.
+    let intact = if verdict.passed { 1.0 } else { 0.0 };
+    world.measured.insert("audit.chain_intact".into(), intact);
     world.judge(verdict)
 }
 

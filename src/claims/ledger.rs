@@ -82,6 +82,9 @@ pub struct Claim {
     pub tolerance_percent: f64,
     /// Line of the claim in the ledger.
     pub line: usize,
+    /// Why the system is known not to meet this claim yet. A REFUTED claim with a known
+    /// shortfall is still reported as REFUTED, with its measurement, but does not fail the run.
+    pub known_shortfall: Option<String>,
 }
 
 fn metric_name<S: serde::Serializer>(
@@ -116,6 +119,7 @@ struct RawClaim {
     threshold: f64,
     tags: Vec<String>,
     tolerance_percent: Option<f64>,
+    known_shortfall: Option<String>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -211,6 +215,9 @@ impl Ledger {
                     .collect(),
                 tolerance_percent,
                 line,
+                known_shortfall: claim
+                    .known_shortfall
+                    .filter(|reason| !reason.trim().is_empty()),
             });
         }
         Ok(Self {

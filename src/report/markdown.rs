@@ -50,9 +50,16 @@ pub fn render_body(report: &RunReport) -> String {
     for claim in &report.claims {
         let _ = writeln!(
             out,
-            "| `{}` | **{}** | {} | {} {} | {} |",
+            "| `{}` | **{}**{} | {} | {} {} | {} |",
             claim.id,
             claim.status.as_str(),
+            if claim.status == crate::claims::ClaimStatus::Refuted
+                && claim.known_shortfall.is_some()
+            {
+                " (known shortfall)"
+            } else {
+                ""
+            },
             observed_text(claim.observed, &claim.unit),
             claim.expected,
             claim.unit,

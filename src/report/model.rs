@@ -134,6 +134,9 @@ pub struct Summary {
     pub claims_verified: usize,
     /// Claims REFUTED.
     pub claims_refuted: usize,
+    /// Of those, claims the ledger marks as a known shortfall (they do not fail the run).
+    #[serde(default)]
+    pub claims_refuted_known: usize,
     /// Claims UNVERIFIED.
     pub claims_unverified: usize,
     /// Claims in REGRESSION.
@@ -154,6 +157,10 @@ impl Summary {
             scenarios_failed: scenarios.len() - passed,
             claims_verified: count(ClaimStatus::Verified),
             claims_refuted: count(ClaimStatus::Refuted),
+            claims_refuted_known: claims
+                .iter()
+                .filter(|c| c.status == ClaimStatus::Refuted && c.known_shortfall.is_some())
+                .count(),
             claims_unverified: count(ClaimStatus::Unverified),
             claims_regressed: count(ClaimStatus::Regression),
         }
@@ -174,14 +181,13 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// Whether the run passes: every scenario passed, no claim refuted or regressed, and
-    /// (when `strict`) none unverified.
+    /// Whether the run passes: every scenario passed, no claim refuted (but for known
+    /// shortfalls the ledger states) or regressed, and (when `strict`) none unverified.
     pub fn passed(&self, strict: bool) -> bool {
         let s = &self.summary;
         s.scenarios > 0
             && s.scenarios_failed == 0
-            && s.claims_refuted == 0
-            && s.claims_regressed == 0
+            && !self.claims.iter().any(|c| c.fails_run())
             && (!strict || s.claims_unverified == 0)
     }
 }
