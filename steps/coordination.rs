@@ -27,6 +27,7 @@ fn ms(value: u64) -> Duration {
     Duration::from_millis(value)
 }
 
+/// Sizes the swarm and gives every agent one role (pipeline of one stage).
 #[given(expr = "a swarm of {int} {word} agents")]
 fn swarm_of(world: &mut SwarmWorld, agents: usize, kind: String) -> anyhow::Result<()> {
     world.config.agent_count = agents;
@@ -35,6 +36,7 @@ fn swarm_of(world: &mut SwarmWorld, agents: usize, kind: String) -> anyhow::Resu
     Ok(())
 }
 
+/// Sizes the swarm; items pass through the listed roles in order, agents spread over them.
 #[given(expr = "a swarm of {int} agents working the pipeline {string}")]
 fn swarm_with_pipeline(
     world: &mut SwarmWorld,
@@ -46,21 +48,25 @@ fn swarm_with_pipeline(
     Ok(())
 }
 
+/// How many work items are submitted at the start.
 #[given(expr = "{int} work items")]
 fn work_items(world: &mut SwarmWorld, items: usize) {
     world.config.item_count = items;
 }
 
+/// Every agent scans the board from the top, so all race for the same items.
 #[given("the agents race for the same items")]
 fn race(world: &mut SwarmWorld) {
     world.config.contention = Contention::High;
 }
 
+/// A shared cursor hands each agent a different item, so races are rare.
 #[given("the agents are handed different items")]
 fn spread(world: &mut SwarmWorld) {
     world.config.contention = Contention::Spread;
 }
 
+/// Contention by name: `high` (race) or `spread`.
 #[given(expr = "the agents race {word}")]
 fn contention_named(world: &mut SwarmWorld, how: String) -> anyhow::Result<()> {
     world.config.contention = match how.as_str() {
@@ -71,6 +77,7 @@ fn contention_named(world: &mut SwarmWorld, how: String) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `deterministic` (virtual time, replayable) or `throughput` (real clock, all cores).
 #[given(expr = "{word} mode")]
 fn run_mode(world: &mut SwarmWorld, mode: String) -> anyhow::Result<()> {
     world.config.mode = Mode::parse(&mode)
@@ -78,11 +85,13 @@ fn run_mode(world: &mut SwarmWorld, mode: String) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The seed every random choice of the run derives from.
 #[given(expr = "seed {int}")]
 fn with_seed(world: &mut SwarmWorld, seed: u64) {
     world.config.seed = seed;
 }
 
+/// Splits the agents into teams (pools) of these sizes; work is balanced across them.
 #[given(expr = "teams of sizes {string}")]
 fn team_sizes(world: &mut SwarmWorld, sizes: String) -> anyhow::Result<()> {
     world.config.team_sizes = sizes
@@ -93,21 +102,25 @@ fn team_sizes(world: &mut SwarmWorld, sizes: String) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Mean simulated work per stage between claim and complete (deterministic mode).
 #[given(expr = "each stage takes {int} ms of work on average")]
 fn work_time(world: &mut SwarmWorld, millis: u64) {
     world.config.delays.work_time_mean = ms(millis);
 }
 
+/// Progress reports an agent sends per stage.
 #[given(expr = "{int} progress reports per stage")]
 fn progress_reports(world: &mut SwarmWorld, reports: u8) {
     world.config.progress_reports = reports;
 }
 
+/// How long a silent holder keeps its claims before the reaper reopens them.
 #[given(expr = "leases last {int} ms")]
 fn lease(world: &mut SwarmWorld, millis: u64) {
     world.config.lease_duration = ms(millis);
 }
 
+/// That many agents stop dead at that simulated time, abandoning what they hold.
 #[given(expr = "{int} agents crash at {int} ms")]
 fn crash(world: &mut SwarmWorld, agents: usize, at: u64) {
     world.config.faults.crash = Some(CrashFault {
@@ -116,6 +129,7 @@ fn crash(world: &mut SwarmWorld, agents: usize, at: u64) {
     });
 }
 
+/// The coordinator refuses every call in that window.
 #[given(expr = "the coordinator is unavailable from {int} ms for {int} ms")]
 fn outage(world: &mut SwarmWorld, start: u64, length: u64) {
     world.config.faults.outage = Some(OutageFault {
@@ -124,6 +138,7 @@ fn outage(world: &mut SwarmWorld, start: u64, length: u64) {
     });
 }
 
+/// Retry policy: base delay, doubling, jitter and the number of retries.
 #[given(expr = "retries wait {int} ms, doubling, with {int} % jitter, at most {int} times")]
 fn retry_policy(world: &mut SwarmWorld, base: u64, jitter_percent: u32, retries: u32) {
     world.config.retry = RetryPolicy {
@@ -135,6 +150,7 @@ fn retry_policy(world: &mut SwarmWorld, base: u64, jitter_percent: u32, retries:
     };
 }
 
+/// Each agent's circuit breaker: failures that open it and its cool-down.
 #[given(expr = "circuit breakers open after {int} failures and cool down for {int} ms")]
 fn breaker(world: &mut SwarmWorld, failures: u32, cooldown: u64) {
     world.config.breaker = BreakerConfig {
@@ -143,16 +159,19 @@ fn breaker(world: &mut SwarmWorld, failures: u32, cooldown: u64) {
     };
 }
 
+/// Breaks the engine on purpose (claims overwrite the holder), to show the checker catches it.
 #[given("the engine is broken so that a claim overwrites the holder")]
 fn broken_engine(world: &mut SwarmWorld) {
     world.config.discipline = ClaimDiscipline::BlindWrite;
 }
 
+/// Runs the swarm into a fresh capture; every later Then reads that capture.
 #[when("the swarm runs")]
 fn runs(world: &mut SwarmWorld) -> anyhow::Result<()> {
     world.run_swarm()
 }
 
+/// Runs the same swarm twice and keeps both span digests.
 #[when("the swarm runs twice with the same seed")]
 fn runs_twice(world: &mut SwarmWorld) -> anyhow::Result<()> {
     for _ in 0..2 {
@@ -163,6 +182,7 @@ fn runs_twice(world: &mut SwarmWorld) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs again with the seed plus one and keeps its digest.
 #[when("the swarm runs again with the next seed")]
 fn runs_next_seed(world: &mut SwarmWorld) -> anyhow::Result<()> {
     world.config.seed += 1;
@@ -172,30 +192,35 @@ fn runs_next_seed(world: &mut SwarmWorld) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The two runs with one seed produced identical spans, in order.
 #[then("both runs produced the same span digest")]
 fn same_digest(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let verdict = evidence::digest::digests_agree(&world.digests[..world.digests.len().min(2)]);
     world.judge(verdict)
 }
 
+/// The run with another seed produced different spans (the digest is not constant).
 #[then("the run with the next seed produced a different span digest")]
 fn different_digest(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let verdict = evidence::digest::last_digest_differs(&world.digests);
     world.judge(verdict)
 }
 
+/// No item was held by two agents at overlapping times (rebuilt from claim/complete/release/reap spans).
 #[then("no work item was held by two agents at the same time")]
 fn no_double_holds(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let verdict = evidence::history::no_overlapping_holds(&world.evidence()?.spans);
     world.judge(verdict)
 }
 
+/// The double-hold check fails and names the item and both agents (for a broken engine).
 #[then("the double-hold check fails, naming the item and both agents")]
 fn double_hold_caught(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let inner = evidence::history::no_overlapping_holds(&world.evidence()?.spans);
     world.judge(Verdict::expect_refuted(inner))
 }
 
+/// Every submitted item has a completed `work.complete` at its last stage.
 #[then("every submitted work item is completed")]
 fn all_finished(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let last_stage = world.config.pipeline.len().saturating_sub(1);
@@ -203,12 +228,14 @@ fn all_finished(world: &mut SwarmWorld) -> anyhow::Result<()> {
     world.judge(verdict)
 }
 
+/// Every item the reaper reopened was later claimed by a different agent.
 #[then("every reaped item was claimed again by another agent")]
 fn reaped_reclaimed(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let verdict = evidence::history::reaped_items_reclaimed(&world.evidence()?.spans);
     world.judge(verdict)
 }
 
+/// Every item's stages were claimed by the listed roles, each after the previous completed.
 #[then(expr = "every item passed {string} in order")]
 fn stage_order(world: &mut SwarmWorld, pipeline: String) -> anyhow::Result<()> {
     let names: Vec<&str> = roles(&pipeline)?.into_iter().map(Role::as_str).collect();
@@ -216,6 +243,7 @@ fn stage_order(world: &mut SwarmWorld, pipeline: String) -> anyhow::Result<()> {
     world.judge(verdict)
 }
 
+/// Claims won per agent in each team are within that percentage of the mean.
 #[then(expr = "claims per agent differ across teams by at most {int} %")]
 fn balanced(world: &mut SwarmWorld, percent: u32) -> anyhow::Result<()> {
     let bound = f64::from(percent) / 100.0;
@@ -223,6 +251,7 @@ fn balanced(world: &mut SwarmWorld, percent: u32) -> anyhow::Result<()> {
     world.judge(verdict)
 }
 
+/// Gaps between retries of that operation, from span timestamps, fit the retry policy.
 #[then(expr = "retries of {string} waited as the backoff policy says")]
 fn backoff(world: &mut SwarmWorld, op: String) -> anyhow::Result<()> {
     let policy = world.config.retry;
@@ -230,18 +259,21 @@ fn backoff(world: &mut SwarmWorld, op: String) -> anyhow::Result<()> {
     world.judge(verdict)
 }
 
+/// Some agent's breaker went closed → open → half-open → closed.
 #[then("a circuit breaker opened and closed again")]
 fn breaker_cycled(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let verdict = evidence::breaker::full_cycle_observed(&world.evidence()?.spans);
     world.judge(verdict)
 }
 
+/// No agent called the coordinator while its circuit was open.
 #[then("no agent called the coordinator while its circuit was open")]
 fn breaker_silent(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let verdict = evidence::breaker::silent_while_open(&world.evidence()?.spans);
     world.judge(verdict)
 }
 
+/// That many agent ids: unique, well-formed, and ordered by creation time.
 #[then(expr = "the {int} agent ids are unique and sortable by creation time")]
 fn ids_sortable(world: &mut SwarmWorld, count: usize) -> anyhow::Result<()> {
     let verdict =

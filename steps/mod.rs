@@ -14,6 +14,10 @@ pub mod compliance;
 mod telemetry;
 // Fault injection (slow agents, partitions, skewed clocks, errors) and its invariants.
 mod resilience;
+// The step catalogue, read from the step sources (for `swarmspec steps` and suggestions).
+pub mod catalogue;
+// Checks of feature files before a run: syntax errors and unknown steps, with file:line.
+pub mod precheck;
 // The cucumber runner with its terminal, JUnit and JSON writers.
 pub mod runner;
 

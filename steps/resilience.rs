@@ -8,6 +8,7 @@ use swarmspec::swarm::{Faults, PartitionFault, SkewFault, SlowFault};
 
 use super::SwarmWorld;
 
+/// That many agents run that many times slower than the delay model.
 #[given(expr = "{int} agents are slowed down {float} times")]
 fn slow(world: &mut SwarmWorld, agents: usize, factor: f64) {
     world.config.faults.slow = Some(SlowFault {
@@ -16,6 +17,7 @@ fn slow(world: &mut SwarmWorld, agents: usize, factor: f64) {
     });
 }
 
+/// That team cannot reach the coordinator during the window.
 #[given(expr = "team {int} is cut off from the coordinator from {int} ms for {int} ms")]
 fn partition(world: &mut SwarmWorld, team: u32, start: u64, length: u64) {
     world.config.faults.partition = Some(PartitionFault {
@@ -25,6 +27,7 @@ fn partition(world: &mut SwarmWorld, team: u32, start: u64, length: u64) {
     });
 }
 
+/// That many agents' clocks are off by that much; the coordinator sees their skewed times.
 #[given(regex = r"^(\d+) agents' clocks run (\d+) ms (behind|ahead)$")]
 fn skew(world: &mut SwarmWorld, agents: usize, offset_ms: i64, direction: String) {
     let offset_ms = if direction == "behind" {
@@ -38,23 +41,27 @@ fn skew(world: &mut SwarmWorld, agents: usize, offset_ms: i64, direction: String
     });
 }
 
+/// The coordinator fails that share of calls at random, reproducibly from the seed.
 #[given(expr = "the coordinator fails {float} % of calls")]
 fn error_rate(world: &mut SwarmWorld, percent: f64) {
     world.config.faults.error_rate = percent / 100.0;
 }
 
+/// A mix of faults (crashes, partition, slow agents, skew, errors) drawn from the seed.
 #[given("faults drawn from the seed")]
 fn drawn(world: &mut SwarmWorld) {
     let teams = world.config.effective_team_sizes().len();
     world.config.faults = Faults::drawn_from(world.config.seed, world.config.agent_count, teams);
 }
 
+/// No stage acknowledged as completed was claimed again or reaped afterwards.
 #[then("no acknowledged completion was lost")]
 fn no_lost(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let verdict = evidence::resilience::no_lost_completions(&world.evidence()?.spans);
     world.judge(verdict)
 }
 
+/// Every item ended completed at its last stage or with a `work.fail` giving a reason.
 #[then("every work item ended completed or failed with a reason")]
 fn resolved(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let last_stage = world.config.pipeline.len().saturating_sub(1);
@@ -62,6 +69,7 @@ fn resolved(world: &mut SwarmWorld) -> anyhow::Result<()> {
     world.judge(verdict)
 }
 
+/// The run's span closed within that many simulated seconds and every session closed.
 #[then(expr = "the run ended within {int} simulated seconds")]
 fn ended(world: &mut SwarmWorld, bound_s: u64) -> anyhow::Result<()> {
     let verdict = evidence::resilience::run_ended_within(&world.evidence()?.spans, bound_s as f64);

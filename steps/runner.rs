@@ -44,6 +44,8 @@ pub struct SuiteOutcome {
     pub scenarios: Vec<ScenarioResult>,
     /// Feature files that did not parse.
     pub parse_errors: usize,
+    /// Syntax errors and unknown steps found before the run, as `file:line: message`.
+    pub problems: Vec<String>,
 }
 
 type Results = Arc<Mutex<Vec<ScenarioResult>>>;
@@ -145,6 +147,10 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
         Box::new(std::io::stdout())
     };
     let (junit, json) = (open("junit.xml")?, open("cucumber.json")?);
+    let problems = super::precheck::check(&options.features_dir, &super::catalogue::catalogue());
+    for problem in &problems {
+        eprintln!("{problem}");
+    }
     *lock(&SEED_OVERRIDE) = options.seed;
 
     let results: Results = Arc::default();
@@ -200,7 +206,8 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
         );
     }
     Ok(SuiteOutcome {
-        passed: ran_something && !finished.execution_has_failed(),
+        passed: ran_something && problems.is_empty() && !finished.execution_has_failed(),
+        problems: problems.iter().map(ToString::to_string).collect(),
         scenarios,
         parse_errors: finished.parsing_errors(),
     })

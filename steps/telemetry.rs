@@ -17,6 +17,7 @@ fn op_kind(name: &str) -> anyhow::Result<OpKind> {
     })
 }
 
+/// Exactly N spans of that name carry that attribute value, for each work item (and stage).
 #[then(
     regex = r#"^exactly (\d+) "([^"]+)" spans? ha(?:s|ve) "([^"]+)" = "([^"]*)" for each work item( and stage)?$"#
 )]
@@ -38,6 +39,7 @@ fn exactly_per_item(
     world.judge(verdict)
 }
 
+/// Counts spans of a name (optionally with an attribute value): exactly, at least or at most N.
 #[then(
     regex = r#"^(exactly|at least|at most) (\d+) "([^"]+)" spans? (?:were recorded|ha(?:s|ve) "([^"]+)" = "([^"]*)")$"#
 )]
@@ -62,6 +64,7 @@ fn count_spans(
     world.judge(verdict)
 }
 
+/// No span of that name has status error.
 #[then(expr = "no {string} span has status error")]
 fn no_errors(world: &mut SwarmWorld, name: String) -> anyhow::Result<()> {
     let filter = SpanFilter::named(&name).with_error(true);
@@ -69,6 +72,7 @@ fn no_errors(world: &mut SwarmWorld, name: String) -> anyhow::Result<()> {
     world.judge(verdict)
 }
 
+/// Every span of the first name has a parent span of the second name.
 #[then(expr = "every {string} span has a parent {string} span")]
 fn has_parent(world: &mut SwarmWorld, child: String, parent: String) -> anyhow::Result<()> {
     let verdict =
@@ -76,6 +80,7 @@ fn has_parent(world: &mut SwarmWorld, child: String, parent: String) -> anyhow::
     world.judge(verdict)
 }
 
+/// For each work item, the listed spans share one trace.
 #[then(expr = "the {string} spans of each work item form one trace")]
 fn one_trace(world: &mut SwarmWorld, names: String) -> anyhow::Result<()> {
     let names: Vec<&str> = names.split(',').map(str::trim).collect();
@@ -84,6 +89,7 @@ fn one_trace(world: &mut SwarmWorld, names: String) -> anyhow::Result<()> {
     world.judge(verdict)
 }
 
+/// A latency percentile of an operation, from its HDR histogram, is below a bound.
 #[then(regex = r#"^the p(50|90|95|99|99\.9) latency of "([^"]+)" is below ([\d.]+) ms$"#)]
 fn percentile_latency(
     world: &mut SwarmWorld,
@@ -97,6 +103,7 @@ fn percentile_latency(
     world.judge(verdict)
 }
 
+/// The mean latency of an operation, from its HDR histogram, is below a bound.
 #[then(expr = "the mean latency of {string} is below {float} ms")]
 fn mean(world: &mut SwarmWorld, name: String, bound_ms: f64) -> anyhow::Result<()> {
     let op = op_kind(&name)?;
@@ -104,6 +111,7 @@ fn mean(world: &mut SwarmWorld, name: String, bound_ms: f64) -> anyhow::Result<(
     world.judge(verdict)
 }
 
+/// Operations per second of the `swarm.run` span, from the histogram count, reach a floor.
 #[then(expr = "the throughput of {string} is at least {float} ops\\/s")]
 fn throughput(world: &mut SwarmWorld, name: String, floor: f64) -> anyhow::Result<()> {
     let op = op_kind(&name)?;

@@ -4,6 +4,7 @@ mod docs;
 mod embedded;
 mod progress;
 mod run;
+mod steps_cmd;
 mod verify;
 
 use std::process::ExitCode;
@@ -29,6 +30,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Run one swarm and print its measured figures and the conflicts the checker found.
     Run(run::RunArgs),
+    /// List every step a feature file can use, with its doc and an example.
+    Steps(steps_cmd::StepsArgs),
     /// Print each claim's observations over the last runs recorded in the history.
     History(docs::HistoryArgs),
     /// Report numeric claims in Markdown files that no VERIFIED claim backs
@@ -42,6 +45,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(args),
         Command::Verify(args) => verify::verify(args),
         Command::History(args) => docs::history(args),
+        Command::Steps(args) => steps_cmd::steps(args),
         Command::CheckDocs(args) => docs::check_docs(args),
     }
 }

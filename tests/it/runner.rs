@@ -57,3 +57,68 @@ fn unparsable_feature_fails_the_suite() {
 fn empty_suite_fails() {
     assert!(!run_feature("Feature: nothing to see\n"));
 }
+
+// Proves docs/steps.md is what the step sources generate today (CI fails when it is stale).
+#[test]
+fn step_catalogue_page_is_current() {
+    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/steps.md"))
+        .unwrap_or_default();
+    let fresh = steps::catalogue::markdown(&steps::catalogue::catalogue());
+    assert!(
+        page == fresh,
+        "docs/steps.md is out of date: run `cargo run -- steps --markdown > docs/steps.md`"
+    );
+}
+
+// Proves every step definition is in the catalogue with a working regex and doc.
+#[test]
+fn every_step_is_catalogued() {
+    let entries = steps::catalogue::catalogue();
+    let sources = [
+        "coordination",
+        "resilience",
+        "telemetry",
+        "deployment",
+        "compliance",
+    ];
+    let defined: usize = sources
+        .iter()
+        .map(|name| {
+            let path = format!("{}/steps/{name}.rs", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(path).expect("step source");
+            text.lines()
+                .filter(|l| {
+                    ["#[given(", "#[when(", "#[then("]
+                        .iter()
+                        .any(|a| l.trim_start().starts_with(a))
+                })
+                .count()
+        })
+        .sum();
+    assert_eq!(entries.len(), defined);
+    assert!(entries.iter().all(|e| !e.doc.is_empty()));
+}
+
+// Proves a syntax error is located and an unknown step gets suggestions, before any run.
+#[test]
+fn precheck_locates_problems() {
+    let dir = std::env::temp_dir().join(format!("swarmspec-precheck-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("a.feature"), "Feature: a\n  Scenario: s\n    Given a swarm of 5 developer agents\n    Then every submitted work item is complete\n").expect("write");
+    std::fs::write(dir.join("b.feature"), "Feature: b\n  Scenario: s\n    Given a swarm of 5 developer agents\n    not gherkin at all\n").expect("write");
+    let problems = steps::precheck::check(&dir, &steps::catalogue::catalogue());
+    let _ = std::fs::remove_dir_all(&dir);
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert_eq!(text.len(), 2, "{text:?}");
+    assert!(
+        text[0].contains("a.feature:4: unknown step")
+            && text[0].contains("«every submitted work item is completed»"),
+        "{}",
+        text[0]
+    );
+    assert!(
+        text[1].contains("b.feature:4: not valid Gherkin"),
+        "{}",
+        text[1]
+    );
+}

@@ -1,0 +1,37 @@
+//! `swarmspec steps`: every step a spec writer can use, with its doc and an example.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::steps::catalogue;
+
+/// Options of `swarmspec steps`.
+#[derive(Debug, Args)]
+pub struct StepsArgs {
+    /// Print the Markdown page (`docs/steps.md` is this output).
+    #[arg(long)]
+    markdown: bool,
+}
+
+/// Prints the step catalogue, grouped by domain.
+pub fn steps(args: StepsArgs) -> anyhow::Result<ExitCode> {
+    let entries = catalogue::catalogue();
+    if args.markdown {
+        print!("{}", catalogue::markdown(&entries));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut domain = "";
+    for entry in &entries {
+        if entry.domain != domain {
+            domain = entry.domain;
+            println!("\n{domain}");
+        }
+        println!("  {} {}", entry.keyword, entry.pattern);
+        println!("      {}", entry.doc);
+        if let Some(example) = &entry.example {
+            println!("      e.g. {} {example}", entry.keyword);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
