@@ -26,6 +26,8 @@ pub struct SuiteOptions {
     pub reports_dir: PathBuf,
     /// Only scenarios whose tags satisfy this expression run.
     pub tags: Option<String>,
+    /// Only scenarios whose name contains this text run.
+    pub name: Option<String>,
     /// Replaces every scenario's seed.
     pub seed: Option<u64>,
     /// Send cucumber's step-by-step output to `cucumber.log` in the report directory
@@ -36,7 +38,7 @@ pub struct SuiteOptions {
 }
 
 /// What a suite run produced.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SuiteOutcome {
     /// No step failed or was skipped, every file parsed, and at least one step ran.
     pub passed: bool,
@@ -153,6 +155,7 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
     }
     *lock(&SEED_OVERRIDE) = options.seed;
 
+    let name_filter = options.name.clone();
     let results: Results = Arc::default();
     let collected = Arc::clone(&results);
     let counter = options.finished_scenarios.clone();
@@ -184,7 +187,10 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
                     .iter()
                     .chain(rule.iter().flat_map(|r| &r.tags))
                     .chain(&scenario.tags);
-                tags.as_ref().is_none_or(|op| op.eval(all_tags))
+                let named = name_filter
+                    .as_ref()
+                    .is_none_or(|text| scenario.name.contains(text.as_str()));
+                named && tags.as_ref().is_none_or(|op| op.eval(all_tags))
             },
         )
         .await;

@@ -49,6 +49,10 @@ pub struct RunArgs {
     /// Teams the agents are split into (evenly).
     #[arg(long, default_value_t = 1, value_parser = at_least_one)]
     teams: usize,
+    /// Run twice (deterministic mode only) and compare the span digests; a mismatch is an
+    /// error naming the first event where the runs diverge.
+    #[arg(long)]
+    check_determinism: bool,
 }
 
 fn at_least_one(text: &str) -> Result<usize, String> {
@@ -87,6 +91,35 @@ fn config_from(args: &RunArgs) -> anyhow::Result<SwarmConfig> {
     Ok(config)
 }
 
+/// Runs `config` once more and compares its spans with `first`, event by event.
+fn check_determinism(config: &SwarmConfig, first: &Evidence) -> anyhow::Result<()> {
+    if config.mode != Mode::Deterministic {
+        anyhow::bail!(
+            "--check-determinism needs --mode deterministic: the real clock never replays"
+        );
+    }
+    let capture = Arc::new(Capture::new(config.seed));
+    Swarm::new(config.clone())
+        .run(Arc::clone(&capture))
+        .with_context(|| format!("the second run failed (seed {})", config.seed))?;
+    let second = Evidence::from_capture(&capture).context("reading the second capture")?;
+    match evidence::digest::first_divergence(&first.spans, &second.spans) {
+        None => {
+            println!(
+                "determinism: two runs with seed {} gave the same {} spans (digest {})",
+                config.seed,
+                first.spans.len(),
+                evidence::digest::span_digest(&first.spans)
+            );
+            Ok(())
+        }
+        Some((index, left, right)) => anyhow::bail!(
+            "seed {} is not deterministic: the runs diverge at event {index}:\n  first:  {left}\n  second: {right}",
+            config.seed
+        ),
+    }
+}
+
 /// Runs the swarm, prints the figures measured from the capture, and fails on conflicts.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = config_from(&args).context("invalid options for `swarmspec run`")?;
@@ -104,6 +137,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     .with_context(|| format!("the swarm run failed (seed {})", config.seed))?;
     let wall = started.elapsed();
     let evidence = Evidence::from_capture(&capture).context("reading the capture")?;
+    if args.check_determinism {
+        check_determinism(&config, &evidence)?;
+    }
 
     println!(
         "swarm: {} agents, {} items, seed {}, {} mode, {:?} contention",

@@ -28,6 +28,13 @@ pub struct VerifyArgs {
     /// Replace every scenario's seed with this one.
     #[arg(long)]
     seed: Option<u64>,
+    /// Run the suite this many times, with seeds --seed (default 1), --seed + 1, …; a failure
+    /// prints the seed and the command that replays exactly that run.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    seeds: Option<u64>,
+    /// Run only scenarios whose name contains this text.
+    #[arg(long)]
+    name: Option<String>,
     /// Claims ledger (the embedded one when the default is absent).
     #[arg(long, default_value = "claims.toml")]
     ledger: PathBuf,
@@ -125,8 +132,13 @@ fn print_summary(report: &RunReport, out: &Path) {
         .filter(|s| s.status != ScenarioStatus::Passed)
     {
         println!(
-            "\n{:?}: {} › {} (replay with --seed {})",
-            scenario.status, scenario.feature, scenario.name, scenario.seed
+            "\n{:?}: {} › {} (seed {})\n  replay: swarmspec verify --seed {} --name {:?}",
+            scenario.status,
+            scenario.feature,
+            scenario.name,
+            scenario.seed,
+            scenario.seed,
+            scenario.name
         );
         if let Some(failure) = &scenario.failure {
             println!("  {}", failure.lines().next().unwrap_or_default());
@@ -166,18 +178,39 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| Path::new("reports").join(&id));
 
     let finished = Arc::new(AtomicU64::new(0));
-    let options = SuiteOptions {
-        features_dir: features.clone(),
-        reports_dir: out.clone(),
-        tags: args.tags.clone(),
-        seed: args.seed,
-        quiet: true,
-        finished_scenarios: Some(Arc::clone(&finished)),
+    let seeds: Vec<Option<u64>> = match args.seeds {
+        Some(count) => {
+            let first = args.seed.unwrap_or(1);
+            (0..count).map(|i| Some(first + i)).collect()
+        }
+        None => vec![args.seed],
     };
-    let suite = {
-        let _bar = DelayedBar::start(None, finished, "scenarios finished");
-        futures::executor::block_on(run_suite(&options))?
-    };
+    let mut suite = crate::steps::SuiteOutcome::default();
+    {
+        let _bar = DelayedBar::start(None, Arc::clone(&finished), "scenarios finished");
+        for seed in &seeds {
+            let options = SuiteOptions {
+                features_dir: features.clone(),
+                reports_dir: match (args.seeds, seed) {
+                    (Some(_), Some(seed)) => out.join(format!("seed-{seed}")),
+                    _ => out.clone(),
+                },
+                tags: args.tags.clone(),
+                name: args.name.clone(),
+                seed: *seed,
+                quiet: true,
+                finished_scenarios: Some(Arc::clone(&finished)),
+            };
+            let one = futures::executor::block_on(run_suite(&options))?;
+            suite.passed = (suite.scenarios.is_empty() || suite.passed) && one.passed;
+            suite.parse_errors = suite.parse_errors.max(one.parse_errors);
+            suite.problems = one.problems;
+            suite.scenarios.extend(one.scenarios);
+        }
+    }
+    for problem in &suite.problems {
+        eprintln!("{problem}");
+    }
     if suite.parse_errors > 0 {
         eprintln!(
             "{} feature file(s) did not parse: see {}",

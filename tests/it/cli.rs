@@ -69,3 +69,56 @@ fn small_run_prints_figures_and_checks() {
         "{stdout}"
     );
 }
+
+// Proves the determinism self-check passes for a seeded run and refuses the real clock.
+#[test]
+fn determinism_self_check() {
+    let ok = swarmspec(&[
+        "run",
+        "--agents",
+        "30",
+        "--items",
+        "60",
+        "--mode",
+        "deterministic",
+        "--contention",
+        "high",
+        "--check-determinism",
+    ]);
+    assert!(ok.status.success());
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("gave the same"));
+    let real = swarmspec(&[
+        "run",
+        "--agents",
+        "5",
+        "--items",
+        "5",
+        "--mode",
+        "throughput",
+        "--check-determinism",
+    ]);
+    assert!(!real.status.success());
+    assert!(String::from_utf8_lossy(&real.stderr).contains("needs --mode deterministic"));
+}
+
+// Proves a missing ledger or features directory is a one-line error naming the input.
+#[test]
+fn missing_inputs_are_named() {
+    check_rejected(
+        &["verify", "--ledger", "/nonexistent/claims.toml"],
+        "/nonexistent/claims.toml",
+    );
+    check_rejected(
+        &["verify", "--features", "/nonexistent/features"],
+        "/nonexistent/features: no such features directory",
+    );
+}
+
+// Proves an unwritable report directory is refused with its path, before anything is reported.
+#[test]
+fn unwritable_report_dir_is_named() {
+    check_rejected(
+        &["verify", "--out", "/proc/swarmspec-forbidden/out"],
+        "cannot create the report directory /proc/swarmspec-forbidden/out",
+    );
+}

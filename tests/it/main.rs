@@ -11,6 +11,7 @@ mod steps;
 
 mod cli;
 mod library;
+mod properties;
 mod runner;
 mod snapshots;
 mod verify;

@@ -265,3 +265,62 @@ fn html_report_renders_in_chromium() {
         String::from_utf8_lossy(&screenshot.stderr)
     );
 }
+
+// Proves a seed replays to a byte-identical report body (everything but the run's id, time
+// and machine line).
+#[test]
+fn seed_replays_to_identical_report() {
+    let ledger = claim(
+        "no-conflicts",
+        "coordination.double_holds",
+        "==",
+        "0",
+        "race",
+    );
+    let ws = Workspace::new("replay", &ledger);
+    let body = |out: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_swarmspec"))
+            .current_dir(&ws.dir)
+            .args(["verify", "--seed", "9", "--tags", "@race", "--out", out])
+            .output()
+            .expect("swarmspec runs");
+        assert!(output.status.success(), "{}", stdout(&output));
+        let text = std::fs::read_to_string(ws.path(out).join("report.md")).expect("report.md");
+        text.split_once("\n\n")
+            .map(|(_, body)| body.to_owned())
+            .unwrap_or_default()
+    };
+    let (first, second) = (body("first"), body("second"));
+    assert!(!first.is_empty());
+    assert_eq!(first, second);
+}
+
+// Proves --seeds runs the suite once per seed and names the seeds it used.
+#[test]
+fn seeds_run_each_seed() {
+    let ledger = claim(
+        "no-conflicts",
+        "coordination.double_holds",
+        "==",
+        "0",
+        "race",
+    );
+    let ws = Workspace::new("seeds", &ledger);
+    let output = ws.verify(&["--seeds", "3", "--seed", "40", "--tags", "@race"]);
+    assert!(output.status.success(), "{}", stdout(&output));
+    for seed in 40..43 {
+        assert!(
+            ws.path("out")
+                .join(format!("seed-{seed}"))
+                .join("junit.xml")
+                .is_file(),
+            "seed {seed}"
+        );
+    }
+    let report = std::fs::read_to_string(ws.path("out/report.json")).expect("report");
+    assert_eq!(
+        report.matches("\"seed\": 41").count(),
+        1,
+        "one scenario ran with seed 41"
+    );
+}
