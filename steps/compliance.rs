@@ -101,6 +101,7 @@ fn publish(world: &mut SwarmWorld) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes the run's coordination spans to the hash-chained audit log.
 #[when("the run's coordination actions are written to the audit log")]
 fn audit_run(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let spans = world.evidence()?.spans.clone();
@@ -109,6 +110,7 @@ fn audit_run(world: &mut SwarmWorld) -> anyhow::Result<()> {
     publish(world)
 }
 
+/// Every coordination span of the run has exactly one audit entry.
 #[then("every coordination action in the captured spans has exactly one audit entry")]
 fn every_action_audited(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let spans = &world.evidence()?.spans;
@@ -116,6 +118,7 @@ fn every_action_audited(world: &mut SwarmWorld) -> anyhow::Result<()> {
     world.judge(verdict)
 }
 
+/// The audit chain verifies, against the head hash the captured spans recorded.
 #[then("the audit log verifies against the captured evidence")]
 fn audit_verifies(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let spans = &world.evidence()?.spans;
@@ -126,6 +129,7 @@ fn audit_verifies(world: &mut SwarmWorld) -> anyhow::Result<()> {
     world.judge(verdict)
 }
 
+/// Tampers with an exported copy of the log: modifies, deletes, reorders or inserts an entry.
 #[when(expr = "an exported copy of the audit log has its entry {int} {word}")]
 fn tamper(world: &mut SwarmWorld, index: usize, how: String) -> anyhow::Result<()> {
     let tamper = Tamper::parse(&how).with_context(|| {
@@ -137,6 +141,7 @@ fn tamper(world: &mut SwarmWorld, index: usize, how: String) -> anyhow::Result<(
     Ok(())
 }
 
+/// Verifying the tampered copy names that fault at that entry.
 #[then(expr = "verifying the copy reports {string} at entry {int}")]
 fn tamper_located(world: &mut SwarmWorld, fault: String, index: usize) -> anyhow::Result<()> {
     let spans = &world.evidence()?.spans;
@@ -144,11 +149,13 @@ fn tamper_located(world: &mut SwarmWorld, fault: String, index: usize) -> anyhow
     world.judge(verdict)
 }
 
+/// Uses the standard role → permission policy.
 #[given("the standard access policy")]
 fn standard_policy(world: &mut SwarmWorld) {
     world.compliance.policy = AccessPolicy::standard();
 }
 
+/// An agent of a role asks to perform an action; the check leaves an `access.check` span.
 #[when(regex = r#"^an? (\w+) agent "([^"]*)" asks to (.+)$"#)]
 fn asks(world: &mut SwarmWorld, role: String, agent: String, action: String) -> anyhow::Result<()> {
     let role = Role::parse(&role).with_context(|| format!("unknown role «{role}»"))?;
@@ -167,6 +174,7 @@ fn asks(world: &mut SwarmWorld, role: String, agent: String, action: String) -> 
     }
 }
 
+/// That request was refused, and the refusal is in the audit log.
 #[then(regex = r#"^the request of "([^"]*)" to (.+) was refused and audited$"#)]
 fn refused_and_audited(
     world: &mut SwarmWorld,
@@ -179,6 +187,7 @@ fn refused_and_audited(
     world.judge(verdict)
 }
 
+/// Plants one fake credential of each kind in a scratch directory.
 #[given("one fake credential of each kind is planted in a scratch directory")]
 fn plant(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let seed = world.config.seed;
@@ -186,6 +195,7 @@ fn plant(world: &mut SwarmWorld) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes a file with the given text into the scratch directory.
 #[given(expr = "a file {string} in the scratch directory containing:")]
 fn scratch_file(world: &mut SwarmWorld, path: String, step: &Step) -> anyhow::Result<()> {
     let text = step
@@ -196,6 +206,7 @@ fn scratch_file(world: &mut SwarmWorld, path: String, step: &Step) -> anyhow::Re
     Ok(())
 }
 
+/// Scans the scratch directory for secrets.
 #[when("the scratch directory is scanned for secrets")]
 fn scan(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let report = SecretScanner::new().scan_dir(world.compliance.scratch()?.path())?;
@@ -203,6 +214,7 @@ fn scan(world: &mut SwarmWorld) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Every planted credential is reported with file, line and rule.
 #[then("every planted credential is reported with its file, line and rule")]
 fn planted_found(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let verdict =
@@ -210,6 +222,7 @@ fn planted_found(world: &mut SwarmWorld) -> anyhow::Result<()> {
     world.judge(verdict)
 }
 
+/// The printed scan report contains none of the planted secrets.
 #[then("the printed scan report shows none of the planted credentials")]
 fn report_hides(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let verdict =
@@ -217,6 +230,7 @@ fn report_hides(world: &mut SwarmWorld) -> anyhow::Result<()> {
     world.judge(verdict)
 }
 
+/// Nothing is reported, and allow-listed matches were suppressed.
 #[then(
     expr = "no secret is reported in {int} scanned file(s), and {int} allow-listed match(es) were suppressed"
 )]
@@ -229,6 +243,7 @@ fn only_allow_listed(
     world.judge(verdict)
 }
 
+/// A work catalog that already holds that many valid records.
 #[given(expr = "a work catalog holding {int} valid records")]
 fn catalog_with(world: &mut SwarmWorld, count: u64) -> anyhow::Result<()> {
     for n in 1..=count {
@@ -237,6 +252,7 @@ fn catalog_with(world: &mut SwarmWorld, count: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Submits a field containing hostile input.
 #[when(regex = r"^an? (agent id|work type|description|environment) containing (.+) is submitted$")]
 fn hostile(world: &mut SwarmWorld, field: String, class: String) -> anyhow::Result<()> {
     let field = InputField::parse(&field).with_context(|| format!("unknown field «{field}»"))?;
@@ -247,6 +263,7 @@ fn hostile(world: &mut SwarmWorld, field: String, class: String) -> anyhow::Resu
     Ok(())
 }
 
+/// The hostile input was refused or stored safely, and earlier records are intact.
 #[then(regex = r"^it is (refused|stored safely), and the earlier records are unchanged$")]
 fn hostile_handled(world: &mut SwarmWorld, handling: String) -> anyhow::Result<()> {
     let handling = Handling::parse(&handling).context("use refused or stored safely")?;
@@ -256,6 +273,7 @@ fn hostile_handled(world: &mut SwarmWorld, handling: String) -> anyhow::Result<(
     world.judge(verdict)
 }
 
+/// Stores each description of the table in the work catalog.
 #[when("these descriptions are stored:")]
 fn store_table(world: &mut SwarmWorld, step: &Step) -> anyhow::Result<()> {
     let table = step.table.as_ref().context("the step needs a table")?;
@@ -270,12 +288,14 @@ fn store_table(world: &mut SwarmWorld, step: &Step) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Stores that many generated hostile descriptions.
 #[when(expr = "{int} generated descriptions of up to {int} characters are stored")]
 fn store_generated(world: &mut SwarmWorld, count: usize, len_chars_max: usize) {
     let texts = catalog::hostile_descriptions(world.config.seed, count, len_chars_max);
     world.compliance.stored = catalog::store_descriptions(&mut world.compliance.catalog, texts);
 }
 
+/// Every stored description reads back byte for byte.
 #[then(regex = r"^every description reads back identical( or was refused as a description)?$")]
 fn read_back(world: &mut SwarmWorld, refusals: String) -> anyhow::Result<()> {
     let state = &world.compliance;

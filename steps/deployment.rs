@@ -27,29 +27,34 @@ fn spans(world: &SwarmWorld) -> anyhow::Result<&[swarmspec::telemetry::SpanRecor
     Ok(&world.evidence()?.spans)
 }
 
+/// Client agents that send requests to the environment while it deploys.
 #[given(expr = "{int} client agents sending one request per second")]
 fn clients(world: &mut SwarmWorld, count: usize) {
     world.deployment.client_count = count;
 }
 
+/// How many instances an environment runs.
 #[given(regex = r"^(dev|staging|production) has (\d+) instances$")]
 fn instances(world: &mut SwarmWorld, name: String, count: usize) -> anyhow::Result<()> {
     world.deployment.table.get_mut(env(&name)?).instance_count = count;
     Ok(())
 }
 
+/// The version an environment runs before the scenario acts.
 #[given(regex = r#"^(dev|staging|production) runs "([^"]+)"$"#)]
 fn runs_version(world: &mut SwarmWorld, name: String, version: String) -> anyhow::Result<()> {
     world.deployment.table.get_mut(env(&name)?).version = version;
     Ok(())
 }
 
+/// The environment fails that share of requests whatever version it runs.
 #[given(regex = r"^(dev|staging|production) fails (\d+) % of requests whatever the version$")]
 fn environment_fault(world: &mut SwarmWorld, name: String, rate: u32) -> anyhow::Result<()> {
     world.deployment.extra_error_rate[env(&name)? as usize] = percent(rate);
     Ok(())
 }
 
+/// Deploy strategy: rolling (batch size), blue-green, or canary (traffic steps).
 #[given(regex = r"^a (rolling|blue-green|canary) strategy(?: with (?:batches of|steps) (.+))?$")]
 fn strategy(world: &mut SwarmWorld, name: String, detail: String) -> anyhow::Result<()> {
     let strategy = Strategy::parse(&name, &detail)?;
@@ -58,6 +63,7 @@ fn strategy(world: &mut SwarmWorld, name: String, detail: String) -> anyhow::Res
     Ok(())
 }
 
+/// That version never passes its readiness probe.
 #[given(expr = "version {string} fails readiness")]
 fn fails_readiness(world: &mut SwarmWorld, version: String) -> anyhow::Result<()> {
     Ok(world
@@ -66,6 +72,7 @@ fn fails_readiness(world: &mut SwarmWorld, version: String) -> anyhow::Result<()
         .set(&version, Behaviour::FailsReadiness)?)
 }
 
+/// That version fails that share of the requests it serves.
 #[given(expr = "version {string} fails {int} % of requests")]
 fn fails_requests(world: &mut SwarmWorld, version: String, rate: u32) -> anyhow::Result<()> {
     let behaviour = Behaviour::RaisesErrorRate {
@@ -74,6 +81,7 @@ fn fails_requests(world: &mut SwarmWorld, version: String, rate: u32) -> anyhow:
     Ok(world.deployment.catalog.set(&version, behaviour)?)
 }
 
+/// That version takes that long per request on average.
 #[given(expr = "version {string} takes {int} ms per request on average")]
 fn slow(world: &mut SwarmWorld, version: String, latency_ms: u32) -> anyhow::Result<()> {
     let behaviour = Behaviour::RaisesLatency {
@@ -82,11 +90,13 @@ fn slow(world: &mut SwarmWorld, version: String, latency_ms: u32) -> anyhow::Res
     Ok(world.deployment.catalog.set(&version, behaviour)?)
 }
 
+/// Breaks the router on purpose (it ignores readiness), to show the check catches it.
 #[given("the router is broken so that it ignores readiness")]
 fn broken_router(world: &mut SwarmWorld) {
     world.deployment.discipline = RouterDiscipline::IgnoreReadiness;
 }
 
+/// Deploys a version to an environment under live traffic; keeps the spans as evidence.
 #[when(expr = "{string} is deployed to {word}")]
 fn deployed(world: &mut SwarmWorld, version: String, name: String) -> anyhow::Result<()> {
     let environment = env(&name)?;
@@ -99,6 +109,7 @@ fn deployed(world: &mut SwarmWorld, version: String, name: String) -> anyhow::Re
     )
 }
 
+/// Starts a deploy, then asks for a second one to the same environment while it runs.
 #[when(expr = "{string} is deployed to {word} and {string} is requested there {int} s later")]
 fn contested(
     world: &mut SwarmWorld,
@@ -118,6 +129,7 @@ fn contested(
     run(world, action)
 }
 
+/// Promotes a version from one environment to the next, gated on the source's health.
 #[when(expr = "{string} is promoted from {word} to {word}")]
 fn promoted(
     world: &mut SwarmWorld,
@@ -129,11 +141,13 @@ fn promoted(
     run(world, Action::Promote { from, to, version })
 }
 
+/// Promotes a version through dev, staging and production in turn.
 #[when(expr = "{string} is promoted through dev, staging and production")]
 fn through_all(world: &mut SwarmWorld, version: String) -> anyhow::Result<()> {
     run(world, Action::ThroughAll { version })
 }
 
+/// Deploys the same version twice with one seed and keeps both span digests.
 #[when(expr = "{string} is deployed to {word} twice with the same seed")]
 fn twice(world: &mut SwarmWorld, version: String, name: String) -> anyhow::Result<()> {
     let environment = env(&name)?;
@@ -149,30 +163,35 @@ fn twice(world: &mut SwarmWorld, version: String, name: String) -> anyhow::Resul
     Ok(())
 }
 
+/// No `request` span in that environment has outcome failed.
 #[then(expr = "no request failed in {word}")]
 fn no_failed_requests(world: &mut SwarmWorld, name: String) -> anyhow::Result<()> {
     let verdict = evidence::deployment::failed_requests_at_most(spans(world)?, Some(&name), 0);
     world.judge(verdict)
 }
 
+/// No request reached an instance that was not ready at the time.
 #[then("no request reached an instance that was not ready")]
 fn no_unready_traffic(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let verdict = evidence::deployment::no_traffic_to_unready(spans(world)?);
     world.judge(verdict)
 }
 
+/// The unready-traffic check fails and names the requests (for a broken router).
 #[then("the unready-traffic check fails, naming the requests")]
 fn unready_traffic_caught(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let inner = evidence::deployment::no_traffic_to_unready(spans(world)?);
     world.judge(Verdict::expect_refuted(inner))
 }
 
+/// No request was served by that version.
 #[then(expr = "{string} never received traffic")]
 fn never_served(world: &mut SwarmWorld, version: String) -> anyhow::Result<()> {
     let verdict = evidence::deployment::version_never_served(spans(world)?, &version);
     world.judge(verdict)
 }
 
+/// After the rollback, every instance of the environment runs that version again.
 #[then(expr = "the rollback in {word} restored {string} on every instance")]
 fn restored(world: &mut SwarmWorld, name: String, version: String) -> anyhow::Result<()> {
     let count = world.deployment.table.get(env(&name)?).instance_count;
@@ -180,6 +199,7 @@ fn restored(world: &mut SwarmWorld, name: String, version: String) -> anyhow::Re
     world.judge(verdict)
 }
 
+/// The canary was rolled back before reaching that share of traffic; reports the error budget used.
 #[then(
     regex = r#"^the canary of "([^"]+)" in (\w+) was rolled back before (\d+) % of traffic, reporting the error budget consumed$"#
 )]
@@ -201,6 +221,7 @@ fn canary_stopped(
     world.judge(verdict)
 }
 
+/// Every `deploy.run` span for that environment lasted at most that many simulated seconds.
 #[then(expr = "every deploy to {word} took at most {int} simulated seconds")]
 fn duration(world: &mut SwarmWorld, name: String, bound_s: u32) -> anyhow::Result<()> {
     let bound_s = f64::from(bound_s);
@@ -208,6 +229,7 @@ fn duration(world: &mut SwarmWorld, name: String, bound_s: u32) -> anyhow::Resul
     world.judge(verdict)
 }
 
+/// The promotion was refused because the source environment was unhealthy.
 #[then(expr = "the promotion from {word} to {word} was blocked because {word} was unhealthy")]
 fn blocked(
     world: &mut SwarmWorld,
@@ -222,6 +244,7 @@ fn blocked(
     world.judge(verdict)
 }
 
+/// The second deploy to that environment was refused while the first ran.
 #[then(expr = "the second deploy to {word} was refused")]
 fn refused(world: &mut SwarmWorld, name: String) -> anyhow::Result<()> {
     let verdict = evidence::rollout::concurrent_deploys_refused(spans(world)?, &name);
