@@ -19,6 +19,14 @@ Feature: Compliance of a Scrum-at-Scale agent swarm
     And the audit log verifies against the captured evidence
     And at least 24 "audit.append" spans were recorded
 
+  Scenario: every action of a deploy is in a verified audit chain
+    Given a rolling strategy with batches of 4
+    When "v2" is deployed to staging
+    And the run's coordination actions are written to the audit log
+    Then every coordination action in the captured spans has exactly one audit entry
+    And the audit log verifies against the captured evidence
+    And at least 1 "audit.append" spans were recorded
+
   Scenario Outline: an audit entry <tampering> after the fact is detected and located
     Given a swarm of 3 developer agents
     And 4 work items

@@ -87,6 +87,7 @@ Feature: Zero-downtime deploys under live traffic
     And the router is broken so that it ignores readiness
     When "v2" is deployed to production
     Then the unready-traffic check fails, naming the requests
+    And the zero-downtime check fails for production, counting the failed requests
     And at least 1 "request" spans have "request.outcome" = "failed"
 
   Scenario: the same seed replays the same deploy

@@ -184,6 +184,14 @@ fn unready_traffic_caught(world: &mut SwarmWorld) -> anyhow::Result<()> {
     world.judge(Verdict::expect_refuted(inner))
 }
 
+/// The zero-downtime check fails for that environment and counts the failed requests (for a
+/// deploy broken on purpose).
+#[then(expr = "the zero-downtime check fails for {word}, counting the failed requests")]
+fn zero_downtime_caught(world: &mut SwarmWorld, environment: String) -> anyhow::Result<()> {
+    let inner = evidence::deployment::failed_requests_at_most(spans(world)?, Some(&environment), 0);
+    world.judge(Verdict::expect_refuted(inner))
+}
+
 /// No request was served by that version.
 #[then(expr = "{string} never received traffic")]
 fn never_served(world: &mut SwarmWorld, version: String) -> anyhow::Result<()> {

@@ -18,13 +18,18 @@ use crate::telemetry::SpanRecord;
 
 /// Span names of the coordination actions that change who holds what; each one becomes an
 /// audit entry. Progress reports and heartbeats change nothing and are left out.
-pub const COORDINATION_ACTIONS: [&str; 6] = [
+pub const COORDINATION_ACTIONS: [&str; 10] = [
     "work.submit",
     "work.claim",
     "work.complete",
     "work.release",
     "work.handoff",
     "lease.reap",
+    // Deployment actions are audited the same way: who changed what, where, with what result.
+    "deploy.run",
+    "deploy.batch",
+    "deploy.rollback",
+    "deploy.promotion",
 ];
 
 /// A SHA-256 link in the chain.
@@ -245,10 +250,21 @@ pub fn record_of_span(span: &SpanRecord) -> AuditRecord {
         at_unix_ns: span.end_unix_ns,
         actor: text("agent.id")
             .or_else(|| text("swarm.component"))
-            .unwrap_or_else(|| "swarm".into()),
+            .unwrap_or_else(|| {
+                if span.name.starts_with("deploy.") {
+                    "deployer"
+                } else {
+                    "swarm"
+                }
+                .into()
+            }),
         action: span.name.clone(),
-        subject: text("work.item_id").unwrap_or_else(|| "-".into()),
-        outcome: text("work.outcome").unwrap_or_else(|| "-".into()),
+        subject: text("work.item_id")
+            .or_else(|| text("deploy.environment"))
+            .unwrap_or_else(|| "-".into()),
+        outcome: text("work.outcome")
+            .or_else(|| text("deploy.outcome"))
+            .unwrap_or_else(|| "-".into()),
         source: span.span_id_hex(),
     }
 }
