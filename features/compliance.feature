@@ -131,3 +131,10 @@ Feature: Compliance of a Scrum-at-Scale agent swarm
   Scenario: 500 generated hostile descriptions are stored identical or refused
     When 500 generated descriptions of up to 60 characters are stored
     Then every description reads back identical or was refused as a description
+
+  Scenario: the compliance report passes every control for a swarm run
+    Given deterministic mode
+    And a swarm of 20 developer agents
+    And 40 work items
+    When the swarm runs
+    Then the compliance report, scanning "src", passes every control

@@ -303,3 +303,19 @@ fn read_back(world: &mut SwarmWorld, refusals: String) -> anyhow::Result<()> {
         checks::descriptions_read_back(&state.catalog, &state.stored, !refusals.is_empty());
     world.judge(verdict)
 }
+
+/// Makes the compliance report for the run (audit integrity, no secrets under the directory,
+/// least privilege, input validation) and passes only if every control does.
+#[then(expr = "the compliance report, scanning {string}, passes every control")]
+fn controls_pass(world: &mut SwarmWorld, directory: String) -> anyhow::Result<()> {
+    // Relative to the working directory, else to the crate the binary was built from.
+    let mut root = std::path::PathBuf::from(&directory);
+    if !root.exists() {
+        root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(&directory);
+    }
+    let spans = world.evidence()?.spans.clone();
+    for verdict in swarmspec::compliance::controls::report(&spans, &root) {
+        world.judge(verdict)?;
+    }
+    Ok(())
+}

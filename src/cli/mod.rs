@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch to the subcommands.
 
+mod compliance_cmd;
 mod docs;
 mod embedded;
 mod progress;
@@ -30,6 +31,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Run one swarm and print its measured figures and the conflicts the checker found.
     Run(run::RunArgs),
+    /// The compliance report: audit integrity, no secrets, least privilege, input validation.
+    Compliance(compliance_cmd::ComplianceArgs),
     /// List every step a feature file can use, with its doc and an example.
     Steps(steps_cmd::StepsArgs),
     /// Print each claim's observations over the last runs recorded in the history.
@@ -46,6 +49,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => verify::verify(args),
         Command::History(args) => docs::history(args),
         Command::Steps(args) => steps_cmd::steps(args),
+        Command::Compliance(args) => compliance_cmd::compliance(args),
         Command::CheckDocs(args) => docs::check_docs(args),
     }
 }

@@ -18,6 +18,8 @@ pub mod catalog;
 pub mod chain;
 /// Compliance checks that return a `Verdict`.
 pub mod checks;
+/// The compliance report: four controls, each a verdict with its evidence.
+pub mod controls;
 /// The secret scanner: rules, redaction, allow-list.
 pub mod secrets;
 /// Validation of agent ids, work types, environments and descriptions.
