@@ -100,6 +100,17 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// A span file could not be read to its end (an I/O error, not a bad fragment: those are
+    /// listed in the `IngestReport`).
+    #[error("{}:{line}: {problem}", path.display())]
+    Ingest {
+        /// The span file.
+        path: PathBuf,
+        /// 1-based line the reader had reached.
+        line: usize,
+        /// What went wrong.
+        problem: String,
+    },
 }
 
 /// The crate's result alias.

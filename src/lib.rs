@@ -21,6 +21,8 @@ pub mod error;
 pub mod evidence;
 /// Unique, time-sortable agent and work identifiers.
 pub mod ids;
+/// Spans a real system wrote (OTLP JSON, span logs), read into evidence.
+pub mod ingest;
 /// The report model and its renderers (JSON, Markdown, JUnit, HTML) and run history.
 pub mod report;
 /// The seeded swarm simulator: agents, roles, teams, workload, run loop, faults.

@@ -146,6 +146,13 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
     };
     let (junit, json) = (open("junit.xml")?, open("cucumber.json")?);
     *lock(&SEED_OVERRIDE) = options.seed;
+    // Paths in steps are relative to the features' directory (or a single feature's).
+    let features_root = if options.features_dir.is_file() {
+        options.features_dir.parent().map(Path::to_path_buf)
+    } else {
+        Some(options.features_dir.clone())
+    };
+    *lock(&super::ingestion::FEATURES_DIR) = features_root;
 
     let results: Results = Arc::default();
     let collected = Arc::clone(&results);
