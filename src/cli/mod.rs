@@ -4,6 +4,7 @@ mod docs;
 mod embedded;
 mod progress;
 mod run;
+mod spans;
 mod verify;
 
 use std::process::ExitCode;
@@ -34,6 +35,9 @@ enum Command {
     /// Report numeric claims in Markdown files that no VERIFIED claim backs
     /// (write `[claim: id]` next to a figure to back it).
     CheckDocs(docs::CheckDocsArgs),
+    /// Judge spans a real system wrote (OTLP JSON or a span log).
+    #[command(subcommand)]
+    Spans(spans::SpansCommand),
 }
 
 /// Runs the chosen subcommand; the exit code says whether its checks passed.
@@ -43,5 +47,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => verify::verify(args),
         Command::History(args) => docs::history(args),
         Command::CheckDocs(args) => docs::check_docs(args),
+        Command::Spans(command) => spans::spans(command),
     }
 }

@@ -2,6 +2,7 @@
 
 use super::{Comparison, Verdict};
 use crate::ingest::IngestReport;
+use crate::telemetry::{SpanRecord, SpanStatus};
 
 fn listed(report: &IngestReport) -> Vec<String> {
     report
@@ -54,5 +55,33 @@ pub fn spans_read(report: &IngestReport, expected: Comparison) -> Verdict {
         expected.describe(),
         format!("{observed} spans read, {} skipped", report.skipped_total),
         listed(report),
+    )
+}
+
+/// No span of any name has an error status; the evidence names each error span.
+pub fn no_error_spans(spans: &[SpanRecord]) -> Verdict {
+    let errors: Vec<String> = spans
+        .iter()
+        .filter(|span| span.is_error())
+        .map(|span| {
+            let reason = match &span.status {
+                SpanStatus::Error(text) if !text.is_empty() => text.as_str(),
+                _ => "no description",
+            };
+            format!(
+                "span {} {} agent={} item={}: {reason}",
+                span.span_id_hex(),
+                span.name,
+                span.attr_text("agent.id").unwrap_or_else(|| "-".into()),
+                span.attr_text("work.item_id").unwrap_or_else(|| "-".into()),
+            )
+        })
+        .collect();
+    Verdict::new(
+        "no span has status error",
+        errors.is_empty(),
+        "0 error spans",
+        format!("{} error spans among {}", errors.len(), spans.len()),
+        errors,
     )
 }

@@ -69,3 +69,45 @@ fn small_run_prints_figures_and_checks() {
         "{stdout}"
     );
 }
+
+// Proves `spans check` reads a messy span log, lists what it skipped, and fails on the
+// planted double claim, naming the item.
+#[test]
+fn spans_check_catches_planted_double_claim() {
+    let output = swarmspec(&["spans", "check", "features/data/messy_span_log.json"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("6 spans read, 3 fragments skipped"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("line 14"), "{stdout}");
+    assert!(stdout.contains("W-2 held by agent-a"), "{stdout}");
+}
+
+// Proves `spans check --feature` runs a feature against the file under check.
+#[test]
+fn spans_check_runs_a_feature_on_the_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let feature = dir.path().join("check.feature");
+    std::fs::write(
+        &feature,
+        "Feature: recorded spans\n  Scenario: no double hold\n    Given the spans under check\n    \
+         Then no work item was held by two agents at the same time\n",
+    )
+    .expect("write feature");
+    let out = dir.path().join("reports");
+    let args = [
+        "spans",
+        "check",
+        "features/data/otlp_spans.jsonl",
+        "--feature",
+        feature.to_str().expect("utf-8 temp path"),
+        "--out",
+        out.to_str().expect("utf-8 temp path"),
+    ];
+    let output = swarmspec(&args);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("1 scenario (1 passed)"), "{stdout}");
+}
