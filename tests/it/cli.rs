@@ -111,3 +111,39 @@ fn spans_check_runs_a_feature_on_the_file() {
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.contains("1 scenario (1 passed)"), "{stdout}");
 }
+
+// Proves `run --store file:DIR` drives the file store: the run's checks pass and the
+// directory holds every item completed, in valid JSON.
+#[test]
+fn run_on_a_file_store_leaves_completed_items() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = format!("file:{}", dir.path().display());
+    let args = [
+        "run",
+        "--agents",
+        "6",
+        "--items",
+        "12",
+        "--mode",
+        "deterministic",
+        "--contention",
+        "high",
+        "--store",
+        &store,
+    ];
+    let output = swarmspec(&args);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let claims = std::fs::read_to_string(dir.path().join("work_claims.json")).expect("claims");
+    let claims: serde_json::Value = serde_json::from_str(&claims).expect("valid JSON");
+    let items = claims.as_array().expect("an array");
+    assert_eq!(items.len(), 12);
+    assert!(
+        items.iter().all(|item| item["status"] == "completed"),
+        "{claims:#}"
+    );
+}
