@@ -2,6 +2,8 @@
 //! tools keep it (`work_claims.json`, `agent_status.json`, `coordination_log.json`), so
 //! swarmspec can drive such a directory and audit one another tool wrote.
 
+/// Anomalies in a directory: unreadable files, double holds, unlogged completions, strangers.
+pub mod audit;
 /// `FileStore`: the `Coordinator` over the directory, one locked transaction per call.
 pub mod coordinator;
 /// The directory lock (an OS lock, never stale) and atomic, fsynced file replacement.
