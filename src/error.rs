@@ -100,6 +100,25 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// A file store's file could not be locked, read, parsed or replaced.
+    #[error("{}: {problem}", path.display())]
+    Store {
+        /// The file or directory.
+        path: PathBuf,
+        /// What went wrong.
+        problem: String,
+    },
+    /// A span file could not be read to its end (an I/O error, not a bad fragment: those are
+    /// listed in the `IngestReport`).
+    #[error("{}:{line}: {problem}", path.display())]
+    Ingest {
+        /// The span file.
+        path: PathBuf,
+        /// 1-based line the reader had reached.
+        line: usize,
+        /// What went wrong.
+        problem: String,
+    },
 }
 
 /// The crate's result alias.

@@ -21,8 +21,13 @@ pub mod error;
 pub mod evidence;
 /// Unique, time-sortable agent and work identifiers.
 pub mod ids;
+/// Spans a real system wrote (OTLP JSON, span logs), read into evidence.
+pub mod ingest;
 /// The report model and its renderers (JSON, Markdown, JUnit, HTML) and run history.
 pub mod report;
+/// Coordination state in a directory of JSON files (the Scrum-at-Scale layout), safe for many
+/// OS processes.
+pub mod store;
 /// The seeded swarm simulator: agents, roles, teams, workload, run loop, faults.
 pub mod swarm;
 /// Per-run capture: one tracer provider with an in-memory exporter, plus latency histograms.

@@ -15,6 +15,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("telemetry", include_str!("telemetry.rs")),
     ("deployment", include_str!("deployment.rs")),
     ("compliance", include_str!("compliance.rs")),
+    ("ingestion", include_str!("ingestion.rs")),
 ];
 
 /// The shipped features, where examples come from.

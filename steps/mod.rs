@@ -12,6 +12,8 @@ mod deployment;
 pub mod compliance;
 // Generic evidence steps over spans and histograms, usable from any feature.
 mod telemetry;
+// Spans a real system wrote, loaded as evidence; checks about the span file itself.
+pub mod ingestion;
 // Fault injection (slow agents, partitions, skewed clocks, errors) and its invariants.
 mod resilience;
 // The step catalogue, read from the step sources (for `swarmspec steps` and suggestions).

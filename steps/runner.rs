@@ -154,6 +154,13 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
         eprintln!("{problem}");
     }
     *lock(&SEED_OVERRIDE) = options.seed;
+    // Paths in steps are relative to the features' directory (or a single feature's).
+    let features_root = if options.features_dir.is_file() {
+        options.features_dir.parent().map(Path::to_path_buf)
+    } else {
+        Some(options.features_dir.clone())
+    };
+    *lock(&super::ingestion::FEATURES_DIR) = features_root;
 
     let name_filter = options.name.clone();
     let results: Results = Arc::default();

@@ -31,6 +31,8 @@ pub struct SwarmWorld {
     pub deployment: DeploymentPlan,
     /// Audit log, scan report, access policy and work catalog of the compliance steps.
     pub compliance: super::compliance::ComplianceState,
+    /// What reading a span file skipped, when the evidence came from one.
+    pub ingest: Option<swarmspec::ingest::IngestReport>,
 }
 
 /// A seed that replaces every scenario's own (set by `swarmspec verify --seed`). One verify
@@ -54,6 +56,7 @@ impl SwarmWorld {
             measured: Observed::new(),
             deployment: DeploymentPlan::default(),
             compliance: Default::default(),
+            ingest: None,
         }
     }
 

@@ -5,6 +5,7 @@ mod docs;
 mod embedded;
 mod progress;
 mod run;
+mod spans;
 mod steps_cmd;
 mod verify;
 
@@ -40,6 +41,34 @@ enum Command {
     /// Report numeric claims in Markdown files that no VERIFIED claim backs
     /// (write `[claim: id]` next to a figure to back it).
     CheckDocs(docs::CheckDocsArgs),
+    /// Audit a coordination directory (work_claims.json, agent_status.json,
+    /// coordination_log.json): unreadable files, items held twice, completions missing from
+    /// the log, log entries and holders nobody registered.
+    AuditStore(AuditStoreArgs),
+    /// Judge spans a real system wrote (OTLP JSON or a span log).
+    #[command(subcommand)]
+    Spans(spans::SpansCommand),
+}
+
+/// Options of `swarmspec audit-store`.
+#[derive(Debug, clap::Args)]
+struct AuditStoreArgs {
+    /// The directory holding the coordination files.
+    dir: std::path::PathBuf,
+}
+
+/// Prints every anomaly; fails if there is one.
+fn audit_store(args: AuditStoreArgs) -> anyhow::Result<ExitCode> {
+    if !args.dir.is_dir() {
+        anyhow::bail!("{} is not a directory", args.dir.display());
+    }
+    let verdict = swarmspec::store::audit::no_anomalies(&args.dir);
+    println!("{verdict}");
+    Ok(if verdict.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Runs the chosen subcommand; the exit code says whether its checks passed.
@@ -51,5 +80,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Steps(args) => steps_cmd::steps(args),
         Command::Compliance(args) => compliance_cmd::compliance(args),
         Command::CheckDocs(args) => docs::check_docs(args),
+        Command::Spans(command) => spans::spans(command),
+        Command::AuditStore(args) => audit_store(args),
     }
 }

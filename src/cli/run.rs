@@ -1,5 +1,6 @@
 //! `swarmspec run`: one swarm, its figures, and the conflict checks, from captured evidence.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,9 +9,11 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
 use super::progress::DelayedBar;
+use swarmspec::coordination::Coordinator;
 use swarmspec::evidence::{self, Evidence, SpanFilter};
+use swarmspec::store::FileStore;
 use swarmspec::swarm::{Contention, Mode, Swarm, SwarmConfig};
-use swarmspec::telemetry::{Capture, OpKind};
+use swarmspec::telemetry::{Capture, OpKind, TimeBase};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ModeArg {
@@ -53,6 +56,25 @@ pub struct RunArgs {
     /// error naming the first event where the runs diverge.
     #[arg(long)]
     check_determinism: bool,
+    /// The coordinator under test: `memory` (the reference engine) or `file:DIR` (JSON files
+    /// in DIR, Scrum-at-Scale layout; created if missing, kept after the run).
+    #[arg(long, default_value = "memory", value_parser = parse_store)]
+    store: StoreArg,
+}
+
+/// Where coordination state lives.
+#[derive(Debug, Clone)]
+enum StoreArg {
+    Memory,
+    File(PathBuf),
+}
+
+fn parse_store(text: &str) -> Result<StoreArg, String> {
+    match text.split_once(':') {
+        _ if text == "memory" => Ok(StoreArg::Memory),
+        Some(("file", dir)) if !dir.is_empty() => Ok(StoreArg::File(PathBuf::from(dir))),
+        _ => Err(format!("'{text}' is neither `memory` nor `file:DIR`")),
+    }
 }
 
 fn at_least_one(text: &str) -> Result<usize, String> {
@@ -124,7 +146,14 @@ fn check_determinism(config: &SwarmConfig, first: &Evidence) -> anyhow::Result<(
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = config_from(&args).context("invalid options for `swarmspec run`")?;
     let capture = Arc::new(Capture::new(config.seed));
-    let swarm = Swarm::new(config.clone());
+    let mut swarm = Swarm::new(config.clone());
+    if let StoreArg::File(dir) = &args.store {
+        let (dir, lease_ns) = (dir.clone(), config.lease_duration.as_nanos() as u64);
+        swarm = swarm.with_coordinator(Arc::new(move |time_base: TimeBase| {
+            let store = FileStore::open(&dir, time_base.epoch_unix_ns(), lease_ns)?;
+            Ok(Arc::new(store) as Arc<dyn Coordinator>)
+        }));
+    }
     let started = Instant::now();
     let outcome = {
         let _bar = DelayedBar::start(

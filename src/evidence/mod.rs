@@ -16,6 +16,8 @@ pub mod digest;
 pub mod history;
 /// Identifier uniqueness and creation order.
 pub mod identity;
+/// Checks about a span file read from disk: skipped fragments and their lines.
+pub mod ingestion;
 /// Latency percentiles and throughput from the histograms.
 pub mod latency;
 /// Load spread across teams.

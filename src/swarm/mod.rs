@@ -63,10 +63,15 @@ pub struct RunOutcome {
     pub deadline_hit: bool,
 }
 
+/// Builds the system under test for a run, given the run's time base (so an engine can
+/// stamp absolute times and ids). Set with `Swarm::with_coordinator`.
+pub type CoordinatorFactory = Arc<dyn Fn(TimeBase) -> Result<Arc<dyn Coordinator>> + Send + Sync>;
+
 /// A configured swarm, ready to run.
 pub struct Swarm {
     config: SwarmConfig,
     finished: Arc<AtomicU64>,
+    factory: Option<CoordinatorFactory>,
 }
 
 impl Swarm {
@@ -75,7 +80,16 @@ impl Swarm {
         Self {
             config,
             finished: Arc::new(AtomicU64::new(0)),
+            factory: None,
         }
+    }
+
+    /// Runs against the coordinator `factory` builds instead of a `MemoryCoordinator` (a
+    /// `FileStore`, say). The configured faults and claim discipline are the memory engine's
+    /// and do not apply to it.
+    pub fn with_coordinator(mut self, factory: CoordinatorFactory) -> Self {
+        self.factory = Some(factory);
+        self
     }
 
     /// A counter of finished items, updated live while the run goes (for progress bars).
@@ -137,7 +151,10 @@ impl Swarm {
         plans
     }
 
-    fn coordinator(&self, time_base: TimeBase) -> Arc<dyn Coordinator> {
+    fn coordinator(&self, time_base: TimeBase) -> Result<Arc<dyn Coordinator>> {
+        if let Some(factory) = &self.factory {
+            return factory(time_base);
+        }
         let engine = MemoryCoordinator::new(
             time_base.epoch_unix_ns(),
             self.config.lease_duration.as_nanos() as u64,
@@ -161,14 +178,14 @@ impl Swarm {
             ));
         }
         if outages.is_empty() && faults.error_rate == 0.0 {
-            return Arc::new(engine);
+            return Ok(Arc::new(engine));
         }
         let schedule = FaultSchedule {
             outages,
             error_rate: faults.error_rate,
             seed: self.config.seed,
         };
-        Arc::new(Faulty::new(engine, schedule))
+        Ok(Arc::new(Faulty::new(engine, schedule)))
     }
 
     async fn run_inside(&self, capture: Arc<Capture>) -> Result<RunOutcome> {
@@ -190,7 +207,7 @@ impl Swarm {
         let shared = Arc::new(Shared {
             config: config.clone(),
             pipeline: Arc::clone(&pipeline),
-            coordinator: self.coordinator(time_base),
+            coordinator: self.coordinator(time_base)?,
             capture,
             boards: Boards::new(team_sizes.len(), pipeline.len()),
             remaining: AtomicUsize::new(config.item_count),

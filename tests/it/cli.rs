@@ -70,6 +70,84 @@ fn small_run_prints_figures_and_checks() {
     );
 }
 
+// Proves `spans check` reads a messy span log, lists what it skipped, and fails on the
+// planted double claim, naming the item.
+#[test]
+fn spans_check_catches_planted_double_claim() {
+    let output = swarmspec(&["spans", "check", "features/data/messy_span_log.json"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("6 spans read, 3 fragments skipped"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("line 14"), "{stdout}");
+    assert!(stdout.contains("W-2 held by agent-a"), "{stdout}");
+}
+
+// Proves `spans check --feature` runs a feature against the file under check.
+#[test]
+fn spans_check_runs_a_feature_on_the_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let feature = dir.path().join("check.feature");
+    std::fs::write(
+        &feature,
+        "Feature: recorded spans\n  Scenario: no double hold\n    Given the spans under check\n    \
+         Then no work item was held by two agents at the same time\n",
+    )
+    .expect("write feature");
+    let out = dir.path().join("reports");
+    let args = [
+        "spans",
+        "check",
+        "features/data/otlp_spans.jsonl",
+        "--feature",
+        feature.to_str().expect("utf-8 temp path"),
+        "--out",
+        out.to_str().expect("utf-8 temp path"),
+    ];
+    let output = swarmspec(&args);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("1 scenario (1 passed)"), "{stdout}");
+}
+
+// Proves `run --store file:DIR` drives the file store: the run's checks pass and the
+// directory holds every item completed, in valid JSON.
+#[test]
+fn run_on_a_file_store_leaves_completed_items() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = format!("file:{}", dir.path().display());
+    let args = [
+        "run",
+        "--agents",
+        "6",
+        "--items",
+        "12",
+        "--mode",
+        "deterministic",
+        "--contention",
+        "high",
+        "--store",
+        &store,
+    ];
+    let output = swarmspec(&args);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let claims = std::fs::read_to_string(dir.path().join("work_claims.json")).expect("claims");
+    let claims: serde_json::Value = serde_json::from_str(&claims).expect("valid JSON");
+    let items = claims.as_array().expect("an array");
+    assert_eq!(items.len(), 12);
+    assert!(
+        items.iter().all(|item| item["status"] == "completed"),
+        "{claims:#}"
+    );
+}
+
 // Proves the determinism self-check passes for a seeded run and refuses the real clock.
 #[test]
 fn determinism_self_check() {

@@ -80,6 +80,7 @@ fn every_step_is_catalogued() {
         "telemetry",
         "deployment",
         "compliance",
+        "ingestion",
     ];
     let defined: usize = sources
         .iter()

@@ -1,0 +1,87 @@
+//! Checks about a span file itself: what the reader could not use, and where.
+
+use super::{Comparison, Verdict};
+use crate::ingest::IngestReport;
+use crate::telemetry::{SpanRecord, SpanStatus};
+
+fn listed(report: &IngestReport) -> Vec<String> {
+    report
+        .skipped
+        .iter()
+        .map(|(line, reason)| format!("line {line}: {reason}"))
+        .collect()
+}
+
+/// How many fragments of the file were skipped (not JSON, not a span, or a span missing a
+/// field checks need), against `expected`; the evidence lists each with its line.
+pub fn skipped_fragments(report: &IngestReport, expected: Comparison) -> Verdict {
+    let observed = report.skipped_total as u64;
+    Verdict::new(
+        "fragments of the span file that could not be read as spans",
+        expected.holds(observed),
+        expected.describe(),
+        format!("{observed} skipped, {} spans read", report.spans),
+        listed(report),
+    )
+}
+
+/// A fragment starting at `line` was reported as skipped.
+pub fn fragment_reported_at(report: &IngestReport, line: usize) -> Verdict {
+    let at_line: Vec<String> = report
+        .skipped
+        .iter()
+        .filter(|(at, _)| *at == line)
+        .map(|(at, reason)| format!("line {at}: {reason}"))
+        .collect();
+    let found = !at_line.is_empty();
+    Verdict::new(
+        format!("the fragment at line {line} is reported"),
+        found,
+        format!("a skipped fragment listed at line {line}"),
+        format!(
+            "skipped fragments at lines {:?}",
+            report.skipped.iter().map(|(at, _)| *at).collect::<Vec<_>>()
+        ),
+        at_line,
+    )
+}
+
+/// How many spans the file gave, against `expected`.
+pub fn spans_read(report: &IngestReport, expected: Comparison) -> Verdict {
+    let observed = report.spans as u64;
+    Verdict::new(
+        "spans read from the span file",
+        expected.holds(observed),
+        expected.describe(),
+        format!("{observed} spans read, {} skipped", report.skipped_total),
+        listed(report),
+    )
+}
+
+/// No span of any name has an error status; the evidence names each error span.
+pub fn no_error_spans(spans: &[SpanRecord]) -> Verdict {
+    let errors: Vec<String> = spans
+        .iter()
+        .filter(|span| span.is_error())
+        .map(|span| {
+            let reason = match &span.status {
+                SpanStatus::Error(text) if !text.is_empty() => text.as_str(),
+                _ => "no description",
+            };
+            format!(
+                "span {} {} agent={} item={}: {reason}",
+                span.span_id_hex(),
+                span.name,
+                span.attr_text("agent.id").unwrap_or_else(|| "-".into()),
+                span.attr_text("work.item_id").unwrap_or_else(|| "-".into()),
+            )
+        })
+        .collect();
+    Verdict::new(
+        "no span has status error",
+        errors.is_empty(),
+        "0 error spans",
+        format!("{} error spans among {}", errors.len(), spans.len()),
+        errors,
+    )
+}

@@ -1,0 +1,222 @@
+//! Audit of a coordination directory another tool (or a crashed run) left behind.
+//!
+//! It trusts nothing the files say about themselves: each file must parse, each entry must
+//! have the layout's shape, and the files must agree with one another. Every anomaly names
+//! the file and the entry (its index and item or agent id), in the manner of a Jepsen
+//! checker's report.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::layout::*;
+use crate::evidence::Verdict;
+
+/// One thing wrong with the directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Anomaly {
+    /// The file it was found in.
+    pub file: String,
+    /// The entry: `[index] id`, or empty for the whole file.
+    pub entry: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl std::fmt::Display for Anomaly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.entry.is_empty() {
+            write!(f, "{}: {}", self.file, self.problem)
+        } else {
+            write!(f, "{} {}: {}", self.file, self.entry, self.problem)
+        }
+    }
+}
+
+fn anomaly(file: &str, entry: String, problem: impl Into<String>) -> Anomaly {
+    Anomaly {
+        file: file.into(),
+        entry,
+        problem: problem.into(),
+    }
+}
+
+/// Reads one file's entries; everything that keeps an entry from being read is an anomaly.
+fn entries<T: DeserializeOwned>(dir: &Path, file: &str, found: &mut Vec<Anomaly>) -> Vec<T> {
+    let text = match std::fs::read_to_string(dir.join(file)) {
+        Ok(text) => text,
+        Err(error) => {
+            found.push(anomaly(
+                file,
+                String::new(),
+                format!("cannot read: {error}"),
+            ));
+            return Vec::new();
+        }
+    };
+    if text.trim().is_empty() {
+        found.push(anomaly(file, String::new(), "the file is empty"));
+        return Vec::new();
+    }
+    let values: Vec<Value> = match serde_json::from_str(&text) {
+        Ok(values) => values,
+        Err(error) => {
+            found.push(anomaly(
+                file,
+                String::new(),
+                format!("not a JSON array: {error}"),
+            ));
+            return Vec::new();
+        }
+    };
+    let mut typed = Vec::with_capacity(values.len());
+    for (index, value) in values.into_iter().enumerate() {
+        match serde_json::from_value(value) {
+            Ok(entry) => typed.push(entry),
+            Err(error) => found.push(anomaly(file, format!("[{index}]"), error.to_string())),
+        }
+    }
+    typed
+}
+
+/// Every anomaly in the directory, files in layout order.
+pub fn audit_dir(dir: &Path) -> Vec<Anomaly> {
+    let mut found = Vec::new();
+    let claims: Vec<WorkClaim> = entries(dir, WORK_CLAIMS_FILE, &mut found);
+    let agents: Vec<AgentStatus> = entries(dir, AGENT_STATUS_FILE, &mut found);
+    let log: Vec<LogEntry> = entries(dir, COORDINATION_LOG_FILE, &mut found);
+
+    let registered: BTreeSet<&str> = agents.iter().map(|a| a.agent_id.as_str()).collect();
+    let mut entries_by_item: BTreeMap<&str, Vec<(usize, &WorkClaim)>> = BTreeMap::new();
+    for (index, claim) in claims.iter().enumerate() {
+        entries_by_item
+            .entry(&claim.work_item_id)
+            .or_default()
+            .push((index, claim));
+        let entry = format!("[{index}] {}", claim.work_item_id);
+        if let Some(agent) = claim.agent_id.as_deref() {
+            if !registered.contains(agent) {
+                found.push(anomaly(
+                    WORK_CLAIMS_FILE,
+                    entry.clone(),
+                    format!("held by {agent}, who is not in {AGENT_STATUS_FILE}"),
+                ));
+            }
+        }
+        let logged = log.iter().any(|l| l.work_item_id == claim.work_item_id);
+        if claim.status == STATUS_COMPLETED && !logged {
+            found.push(anomaly(
+                WORK_CLAIMS_FILE,
+                entry,
+                format!("completed, but {COORDINATION_LOG_FILE} has no entry for it"),
+            ));
+        }
+    }
+    for (item, copies) in entries_by_item.iter().filter(|(_, c)| c.len() > 1) {
+        let holders: BTreeSet<&str> = copies
+            .iter()
+            .filter(|(_, c)| matches!(c.status.as_str(), STATUS_ACTIVE | STATUS_IN_PROGRESS))
+            .filter_map(|(_, c)| c.agent_id.as_deref())
+            .collect();
+        let indices: Vec<String> = copies.iter().map(|(i, _)| i.to_string()).collect();
+        let problem = if holders.len() > 1 {
+            format!(
+                "held by {} agents at once: {}",
+                holders.len(),
+                holders.into_iter().collect::<Vec<_>>().join(", ")
+            )
+        } else {
+            "duplicate work_item_id".to_owned()
+        };
+        found.push(anomaly(
+            WORK_CLAIMS_FILE,
+            format!("[{}] {item}", indices.join(", ")),
+            problem,
+        ));
+    }
+    for (index, entry) in log.iter().enumerate() {
+        let at = format!("[{index}] {}", entry.work_item_id);
+        if !entries_by_item.contains_key(entry.work_item_id.as_str()) {
+            found.push(anomaly(
+                COORDINATION_LOG_FILE,
+                at.clone(),
+                format!("logs an item that is not in {WORK_CLAIMS_FILE}"),
+            ));
+        }
+        if !registered.contains(entry.agent_id.as_str()) {
+            found.push(anomaly(
+                COORDINATION_LOG_FILE,
+                at,
+                format!(
+                    "completed by {}, who is not in {AGENT_STATUS_FILE}",
+                    entry.agent_id
+                ),
+            ));
+        }
+    }
+    found
+}
+
+/// The directory has no anomaly.
+pub fn no_anomalies(dir: &Path) -> Verdict {
+    let found = audit_dir(dir);
+    Verdict::new(
+        format!("the coordination files in {} agree", dir.display()),
+        found.is_empty(),
+        "0 anomalies",
+        format!("{} anomalies", found.len()),
+        found.iter().map(ToString::to_string).collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, file: &str, text: &str) {
+        std::fs::write(dir.join(file), text).expect("write fixture");
+    }
+
+    // Proves each kind of anomaly is reported with its file and entry.
+    #[test]
+    fn reports_every_kind_of_anomaly() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        write(
+            dir.path(),
+            WORK_CLAIMS_FILE,
+            r#"[{"work_item_id": "w1", "agent_id": "a1", "status": "active"},
+                {"work_item_id": "w1", "agent_id": "a2", "status": "active"},
+                {"work_item_id": "w2", "agent_id": "ghost", "status": "completed"},
+                {"agent_id": "a1"}]"#,
+        );
+        write(
+            dir.path(),
+            AGENT_STATUS_FILE,
+            r#"[{"agent_id": "a1"}, {"agent_id": "a2"}]"#,
+        );
+        write(dir.path(), COORDINATION_LOG_FILE, "");
+        let text: Vec<String> = audit_dir(dir.path())
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let all = text.join("\n");
+        assert!(all.contains("work_claims.json [3]: missing field"), "{all}");
+        assert!(
+            all.contains("coordination_log.json: the file is empty"),
+            "{all}"
+        );
+        assert!(
+            all.contains("[0, 1] w1: held by 2 agents at once: a1, a2"),
+            "{all}"
+        );
+        assert!(all.contains("[2] w2: held by ghost, who is not"), "{all}");
+        assert!(
+            all.contains("[2] w2: completed, but coordination_log.json"),
+            "{all}"
+        );
+        assert_eq!(text.len(), 5, "{all}");
+    }
+}

@@ -1,0 +1,153 @@
+//! The directory's lock and its crash-safe reads and writes.
+//!
+//! Every read-modify-write holds an OS lock (`flock`, through fs4) on `.swarmspec.lock`, a
+//! file that is created once and never deleted: the lock is the kernel's, so it dies with
+//! its holder and can never go stale, unlike a lock file whose mere existence is the lock.
+//! The lock file is opened afresh for each transaction, because `flock` locks belong to an
+//! open file description: two threads sharing one descriptor would both "hold" it.
+//!
+//! A write goes to a uniquely named temp file in the same directory, is fsynced, and is
+//! renamed over the target (atomic on POSIX), then the directory is fsynced. A reader (or
+//! `kill -9` at any instant) sees the old file or the new one, never half of one.
+
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use fs4::fs_std::FileExt;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// The lock file's name; it is never deleted.
+pub const LOCK_FILE: &str = ".swarmspec.lock";
+/// How many names a temp file tries before giving up (names collide only with leftovers of
+/// killed writers that had the same process id).
+const TEMP_NAME_ATTEMPTS_MAX: u32 = 64;
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn store_error(path: &Path, problem: impl std::fmt::Display) -> Error {
+    Error::Store {
+        path: path.to_path_buf(),
+        problem: problem.to_string(),
+    }
+}
+
+/// An exclusive hold on a store directory, released when dropped (or when the process dies).
+#[derive(Debug)]
+pub struct DirLock {
+    file: File,
+}
+
+impl DirLock {
+    /// Blocks until this caller holds the directory's lock.
+    pub fn acquire(dir: &Path) -> Result<Self> {
+        let path = dir.join(LOCK_FILE);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|error| store_error(&path, error))?;
+        FileExt::lock_exclusive(&file).map_err(|error| store_error(&path, error))?;
+        Ok(Self { file })
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        // Closing the descriptor releases the lock anyway; unlocking first just makes it
+        // prompt. An error here cannot be acted on.
+        let _ = FileExt::unlock(&self.file);
+    }
+}
+
+/// Reads a JSON array file; a missing file is an empty array, an empty or invalid one is an
+/// error naming the file.
+pub fn read_array<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(store_error(path, error)),
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(store_error(path, "the file is empty"));
+    }
+    serde_json::from_slice(&bytes).map_err(|error| store_error(path, error))
+}
+
+fn temp_path(target: &Path, attempt: u32) -> PathBuf {
+    let name = target
+        .file_name()
+        .map_or_else(|| "store".into(), |n| n.to_string_lossy().into_owned());
+    let unique = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    target.with_file_name(format!(
+        ".{name}.{}.{unique}.{attempt}.tmp",
+        std::process::id()
+    ))
+}
+
+/// Replaces `path` with `items` as pretty JSON, atomically and durably.
+pub fn write_array<T: Serialize>(path: &Path, items: &[T]) -> Result<()> {
+    let mut json = serde_json::to_vec_pretty(items).map_err(|error| store_error(path, error))?;
+    json.push(b'\n');
+    let (mut file, temp) = (0..TEMP_NAME_ATTEMPTS_MAX)
+        .find_map(|attempt| {
+            let temp = temp_path(path, attempt);
+            let opened = OpenOptions::new().write(true).create_new(true).open(&temp);
+            opened.ok().map(|file| (file, temp))
+        })
+        .ok_or_else(|| store_error(path, "no free name for a temp file"))?;
+    let written = file
+        .write_all(&json)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&temp, path));
+    if let Err(error) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(store_error(path, error));
+    }
+    // The rename is durable only once the directory entry is; a failure to sync a directory
+    // (unsupported on some filesystems) leaves the write atomic, just not yet durable.
+    if let Some(dir) = path.parent() {
+        if let Ok(dir) = File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Proves any string (quotes, newlines, backslashes, unicode) round-trips through a write.
+    #[test]
+    fn strings_round_trip() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("x.json");
+        let hostile = vec![
+            "quote \" and \\ backslash".to_owned(),
+            "line\nbreak\ttab\r\u{0}".to_owned(),
+            "ünïcødé 🦀 \u{202e}".to_owned(),
+        ];
+        write_array(&path, &hostile).expect("write");
+        let back: Vec<String> = read_array(&path).expect("read");
+        assert_eq!(back, hostile);
+        let leftovers = std::fs::read_dir(dir.path()).expect("list").count();
+        assert_eq!(leftovers, 1, "no temp file is left behind");
+    }
+
+    // Proves a missing file reads as empty and an empty one is refused with its name.
+    #[test]
+    fn missing_is_empty_and_empty_is_an_error() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("y.json");
+        assert!(read_array::<String>(&path).expect("missing").is_empty());
+        std::fs::write(&path, "  \n").expect("write");
+        let error = read_array::<String>(&path).expect_err("empty");
+        assert!(error.to_string().contains("y.json"), "{error}");
+    }
+}
