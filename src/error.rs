@@ -100,6 +100,9 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// A benchmark step could not run or its child process gave no usable figures.
+    #[error("benchmark: {0}")]
+    Bench(String),
 }
 
 /// The crate's result alias.

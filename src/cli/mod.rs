@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch to the subcommands.
 
+mod bench;
 mod docs;
 mod embedded;
 mod progress;
@@ -29,6 +30,9 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Run one swarm and print its measured figures and the conflicts the checker found.
     Run(run::RunArgs),
+    /// Measure throughput, latency and memory against a raw compare-and-swap baseline, print
+    /// the table and write reports/bench.json (`--quick` for a small version).
+    Bench(bench::BenchArgs),
     /// Print each claim's observations over the last runs recorded in the history.
     History(docs::HistoryArgs),
     /// Report numeric claims in Markdown files that no VERIFIED claim backs
@@ -41,6 +45,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Verify(args) => verify::verify(args),
+        Command::Bench(args) => bench::bench(args),
         Command::History(args) => docs::history(args),
         Command::CheckDocs(args) => docs::check_docs(args),
     }

@@ -255,7 +255,7 @@ impl Agent {
                 c.release(id, item, now)
             })
             .await?;
-        let attrs = Self::item_attrs(item, stage, done.value.label(), done.attempt);
+        let attrs = self.item_attrs(item, stage, done.value.label(), done.attempt);
         self.recorder.op(
             OpKind::Release,
             done.start_ns,
@@ -303,12 +303,18 @@ impl Agent {
         None
     }
 
+    /// An operation's attributes; none when the capture keeps no spans, so the histogram-only
+    /// hot path formats no identifiers.
     fn item_attrs(
+        &self,
         item: WorkId,
         stage: usize,
         outcome: &'static str,
         attempt: u32,
     ) -> Vec<KeyValue> {
+        if !self.recorder.keeps_spans() {
+            return Vec::new();
+        }
         vec![
             KeyValue::new("work.item_id", item.to_string()),
             KeyValue::new("work.stage", stage as i64),
@@ -374,7 +380,7 @@ impl Agent {
                     });
                 }
                 Err(error) => {
-                    let attrs = Self::item_attrs(item, stage, "error", attempt);
+                    let attrs = self.item_attrs(item, stage, "error", attempt);
                     let description = error.to_string();
                     self.recorder
                         .op(op, start_ns, end_ns, attrs, OpResult::Failed(&description));
@@ -440,10 +446,13 @@ impl Agent {
             }
             Err(stop) => return Err(stop),
         };
-        let mut attrs = Self::item_attrs(item, stage, claim.value.label(), claim.attempt);
-        if let ClaimOutcome::Conflict {
-            holder: Some(holder),
-        } = claim.value
+        let mut attrs = self.item_attrs(item, stage, claim.value.label(), claim.attempt);
+        if let (
+            true,
+            ClaimOutcome::Conflict {
+                holder: Some(holder),
+            },
+        ) = (self.recorder.keeps_spans(), claim.value)
         {
             attrs.push(KeyValue::new("work.holder", holder.to_string()));
         }
@@ -470,8 +479,10 @@ impl Agent {
                     c.progress(id, item, percent, now)
                 })
                 .await?;
-            let mut attrs = Self::item_attrs(item, stage, done.value.label(), done.attempt);
-            attrs.push(KeyValue::new("work.progress", i64::from(percent)));
+            let mut attrs = self.item_attrs(item, stage, done.value.label(), done.attempt);
+            if self.recorder.keeps_spans() {
+                attrs.push(KeyValue::new("work.progress", i64::from(percent)));
+            }
             self.recorder.op(
                 OpKind::Progress,
                 done.start_ns,
@@ -492,7 +503,7 @@ impl Agent {
                 c.complete(id, item, now)
             })
             .await?;
-        let attrs = Self::item_attrs(item, stage, done.value.label(), done.attempt);
+        let attrs = self.item_attrs(item, stage, done.value.label(), done.attempt);
         self.recorder.op(
             OpKind::Complete,
             done.start_ns,
@@ -528,11 +539,13 @@ impl Agent {
                 c.handoff(id, item, now)
             })
             .await?;
-        let mut attrs = Self::item_attrs(item, stage, "refused", done.attempt);
+        let mut attrs = self.item_attrs(item, stage, "refused", done.attempt);
         if let HandoffOutcome::HandedOff { stage: next, role } = done.value {
-            attrs = Self::item_attrs(item, stage, "handed_off", done.attempt);
-            attrs.push(KeyValue::new("work.from_role", self.plan.role.as_str()));
-            attrs.push(KeyValue::new("work.to_role", role.as_str()));
+            attrs = self.item_attrs(item, stage, "handed_off", done.attempt);
+            if self.recorder.keeps_spans() {
+                attrs.push(KeyValue::new("work.from_role", self.plan.role.as_str()));
+                attrs.push(KeyValue::new("work.to_role", role.as_str()));
+            }
             self.shared.boards.board(self.plan.team, next).push(item);
         }
         self.recorder.op(
