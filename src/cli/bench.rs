@@ -86,14 +86,19 @@ fn latency_us(stats: &Option<Stats>) -> String {
 }
 
 fn print_row(row: &Row) {
+    let ops = row
+        .ops_rate
+        .as_ref()
+        .map_or_else(|| "—".into(), |s| format!("{:.3}", s.median / 1e6));
     println!(
-        "{:<48} {:>30} {:>9} {:>9} {:>9.3}",
+        "{:<48} {:>30} {:>11} {:>9} {:>9} {:>9.3}",
         row.name,
         format!(
             "{} {}",
             spread(&row.rate, 1e6, 3),
             row.unit.replace("/s", "")
         ),
+        ops,
         latency_us(&row.latency_ns_p50),
         latency_us(&row.latency_ns_p99),
         row.ratio_to_baseline
@@ -103,8 +108,13 @@ fn print_row(row: &Row) {
 fn print_table(report: &BenchReport) {
     let mib = 1024.0 * 1024.0;
     println!(
-        "\n{:<48} {:>30} {:>9} {:>9} {:>9}",
-        "measurement (median of runs)", "M per s (min–max)", "p50 µs", "p99 µs", "× base"
+        "\n{:<48} {:>30} {:>11} {:>9} {:>9} {:>9}",
+        "measurement (median of runs)",
+        "M per s (min–max)",
+        "all ops M/s",
+        "p50 µs",
+        "p99 µs",
+        "× base"
     );
     print_row(&report.baseline);
     for row in &report.rows {

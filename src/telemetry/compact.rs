@@ -105,10 +105,35 @@ impl<T: Copy> Chunked<T> {
     }
 }
 
+/// FNV-1a: the interner hashes a few short strings per span, where SipHash's set-up cost
+/// dominates; the keys are our own span vocabulary and identifiers, not hostile input.
+#[derive(Debug, Clone, Copy)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        const FNV_OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+        Fnv(FNV_OFFSET_BASIS)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        const FNV_PRIME: u64 = 0x0100_0000_01b3;
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
+        }
+    }
+}
+
 /// Strings stored once per shard and referred to by index.
 #[derive(Debug, Default)]
 struct Interner {
-    indexes: HashMap<Arc<str>, u32>,
+    indexes: HashMap<Arc<str>, u32, std::hash::BuildHasherDefault<Fnv>>,
     strings: Vec<Arc<str>>,
     text_bytes: usize,
 }
