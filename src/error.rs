@@ -119,6 +119,9 @@ pub enum Error {
         /// What went wrong.
         problem: String,
     },
+    /// A benchmark step could not run or its child process gave no usable figures.
+    #[error("benchmark: {0}")]
+    Bench(String),
 }
 
 /// The crate's result alias.

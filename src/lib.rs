@@ -5,6 +5,8 @@
 //! decide from that capture alone. This library knows nothing of cucumber: the Gherkin steps
 //! in `steps/` are thin callers of it.
 
+/// `swarmspec bench`: throughput, latency and memory measured against a raw CAS baseline.
+pub mod bench;
 /// The claims ledger: claims, metrics, and their evaluation.
 pub mod claims;
 /// Audit log (hash-chained), secret scanner, access policy, input validation.

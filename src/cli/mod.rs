@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch to the subcommands.
 
+mod bench;
 mod compliance_cmd;
 mod docs;
 mod embedded;
@@ -36,6 +37,9 @@ enum Command {
     Compliance(compliance_cmd::ComplianceArgs),
     /// List every step a feature file can use, with its doc and an example.
     Steps(steps_cmd::StepsArgs),
+    /// Measure throughput, latency and memory against a raw compare-and-swap baseline, print
+    /// the table and write reports/bench.json (`--quick` for a small version).
+    Bench(bench::BenchArgs),
     /// Print each claim's observations over the last runs recorded in the history.
     History(docs::HistoryArgs),
     /// Report numeric claims in Markdown files that no VERIFIED claim backs
@@ -76,6 +80,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Verify(args) => verify::verify(args),
+        Command::Bench(args) => bench::bench(args),
         Command::History(args) => docs::history(args),
         Command::Steps(args) => steps_cmd::steps(args),
         Command::Compliance(args) => compliance_cmd::compliance(args),

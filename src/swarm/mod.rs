@@ -55,6 +55,9 @@ pub struct RunOutcome {
     pub item_count: usize,
     /// Length of the run (simulated in deterministic mode), ns.
     pub duration_ns: u64,
+    /// From the first agent's start to the last agent's end, ns (excludes submitting the
+    /// workload): the window throughput figures divide by.
+    pub agents_duration_ns: u64,
     /// Items not finished when the run stopped.
     pub items_unfinished: usize,
     /// Agents that crashed by fault injection.
@@ -242,6 +245,7 @@ impl Swarm {
 
         let (stop_reaper, reaper_stop) = tokio::sync::watch::channel(false);
         let reaper = tokio::spawn(reaper::run(Arc::clone(&shared), reaper_stop));
+        let agents_start_ns = clock.now_ns();
         let handles: Vec<_> = self
             .plan_agents()
             .into_iter()
@@ -257,6 +261,7 @@ impl Swarm {
             deadline_hit |= report.hit_deadline;
         }
         let end_ns = clock.now_ns();
+        let agents_duration_ns = end_ns.saturating_sub(agents_start_ns);
         // The receiver may already be gone if the reaper stopped on its own; that is fine.
         let _ = stop_reaper.send(true);
         reaper
@@ -288,6 +293,7 @@ impl Swarm {
             agent_count: config.agent_count,
             item_count: config.item_count,
             duration_ns: end_ns,
+            agents_duration_ns,
             items_unfinished: shared.remaining.load(std::sync::atomic::Ordering::Acquire),
             agents_crashed,
             deadline_hit,

@@ -1,10 +1,12 @@
 //! The per-run capture: where every operation's span and latency land.
 //!
-//! Each `Capture` owns its own `SdkTracerProvider` with an in-memory exporter: never the
-//! global provider, because scenarios run side by side and each must judge only its own
+//! Each `Capture` owns its own `SdkTracerProvider` with a span store (the compact one by
+//! default, see `CaptureLevel`): never the global provider, because scenarios run side by side and each must judge only its own
 //! evidence. Latencies go to HDR histograms, batched per agent so that the hot path never
 //! waits on a lock shared by all agents.
 
+/// The compact span store: a span processor keeping each span in under 200 bytes.
+pub mod compact;
 /// HDR latency histograms per operation kind, and the batch buffer agents record into.
 pub mod latency;
 /// Owned, exporter-independent span records that evidence checks read.
@@ -16,6 +18,7 @@ pub mod seeded_ids;
 /// Mapping between run-relative nanoseconds and span timestamps.
 pub mod time_base;
 
+pub use compact::CompactStore;
 pub use latency::{LatencyBook, LatencySummary, OpKind};
 pub use record::{AttrValue, SpanRecord, SpanStatus};
 pub use recorder::AgentRecorder;
@@ -24,33 +27,100 @@ pub use time_base::TimeBase;
 use std::sync::Mutex;
 
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, Sampler, SdkTracer, SdkTracerProvider};
 
 use crate::error::{Error, Result};
+
+/// How much of each operation a capture keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub enum CaptureLevel {
+    /// Latency histograms only: no span is created. For throughput figures, where the
+    /// evidence checks that need spans are not asked.
+    Histograms,
+    /// Every span, kept in the `CompactStore` (interned, integer times): what evidence
+    /// checks read by default.
+    #[default]
+    Spans,
+    /// Every span, kept as the SDK's `SpanData` in its in-memory exporter (about 900 bytes a
+    /// span): the reference the compact store is measured against.
+    SpanData,
+}
+
+impl CaptureLevel {
+    /// Whether spans are recorded at this level.
+    pub fn keeps_spans(self) -> bool {
+        self != CaptureLevel::Histograms
+    }
+}
+
+/// Where a capture's finished spans go.
+#[derive(Debug)]
+enum SpanSink {
+    None,
+    Compact(CompactStore),
+    SpanData(InMemorySpanExporter),
+}
 
 /// Everything one run leaves behind: spans and latency histograms.
 #[derive(Debug)]
 pub struct Capture {
+    level: CaptureLevel,
     provider: SdkTracerProvider,
-    exporter: InMemorySpanExporter,
+    sink: SpanSink,
     tracer: SdkTracer,
     latencies: Mutex<LatencyBook>,
 }
 
 impl Capture {
-    /// A fresh capture whose trace and span ids derive from `seed`.
+    /// A fresh capture of every span (compact store) whose trace and span ids derive from
+    /// `seed`.
     pub fn new(seed: u64) -> Self {
-        let exporter = InMemorySpanExporter::default();
-        let provider = SdkTracerProvider::builder()
-            .with_simple_exporter(exporter.clone())
-            .with_id_generator(seeded_ids::SeededIds::new(seed))
-            .build();
+        Self::with_level(seed, CaptureLevel::default())
+    }
+
+    /// A fresh capture keeping what `level` says.
+    pub fn with_level(seed: u64, level: CaptureLevel) -> Self {
+        let builder =
+            SdkTracerProvider::builder().with_id_generator(seeded_ids::SeededIds::new(seed));
+        let (builder, sink) = match level {
+            // Nothing is sampled, so spans started directly on the tracer cost nearly nothing.
+            CaptureLevel::Histograms => (builder.with_sampler(Sampler::AlwaysOff), SpanSink::None),
+            CaptureLevel::Spans => {
+                let store = CompactStore::new();
+                (
+                    builder.with_span_processor(store.clone()),
+                    SpanSink::Compact(store),
+                )
+            }
+            CaptureLevel::SpanData => {
+                let exporter = InMemorySpanExporter::default();
+                (
+                    builder.with_simple_exporter(exporter.clone()),
+                    SpanSink::SpanData(exporter),
+                )
+            }
+        };
+        let provider = builder.build();
         let tracer = provider.tracer("swarmspec");
         Self {
+            level,
             provider,
-            exporter,
+            sink,
             tracer,
             latencies: Mutex::new(LatencyBook::new()),
+        }
+    }
+
+    /// What this capture keeps.
+    pub fn level(&self) -> CaptureLevel {
+        self.level
+    }
+
+    /// Bytes the compact span store holds, if this capture uses one.
+    pub fn retained_span_bytes(&self) -> Option<usize> {
+        match &self.sink {
+            SpanSink::Compact(store) => Some(store.retained_bytes()),
+            SpanSink::None | SpanSink::SpanData(_) => None,
         }
     }
 
@@ -80,15 +150,33 @@ impl Capture {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Every span finished so far, in the order the exporter received them.
+    /// How many spans the capture holds, without converting them.
+    pub fn span_count(&self) -> Result<usize> {
+        match &self.sink {
+            SpanSink::None => Ok(0),
+            SpanSink::Compact(store) => Ok(store.len()),
+            SpanSink::SpanData(exporter) => exporter
+                .get_finished_spans()
+                .map(|spans| spans.len())
+                .map_err(|error| Error::Capture(error.to_string())),
+        }
+    }
+
+    /// Every span finished so far, in the order the spans ended (none at
+    /// `CaptureLevel::Histograms`).
     pub fn spans(&self) -> Result<Vec<SpanRecord>> {
         self.provider
             .force_flush()
             .map_err(|error| Error::Capture(error.to_string()))?;
-        let finished = self
-            .exporter
-            .get_finished_spans()
-            .map_err(|error| Error::Capture(error.to_string()))?;
-        Ok(finished.iter().map(SpanRecord::from_span_data).collect())
+        match &self.sink {
+            SpanSink::None => Ok(Vec::new()),
+            SpanSink::Compact(store) => store.records(),
+            SpanSink::SpanData(exporter) => {
+                let finished = exporter
+                    .get_finished_spans()
+                    .map_err(|error| Error::Capture(error.to_string()))?;
+                Ok(finished.iter().map(SpanRecord::from_span_data).collect())
+            }
+        }
     }
 }

@@ -79,7 +79,8 @@ pub struct SpanRecord {
     pub attributes: Vec<(String, AttrValue)>,
 }
 
-fn unix_ns(time: SystemTime) -> u64 {
+/// Nanoseconds since the Unix epoch; 0 for times before it.
+pub(crate) fn unix_ns(time: SystemTime) -> u64 {
     time.duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0)

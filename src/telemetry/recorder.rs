@@ -1,11 +1,12 @@
 //! `AgentRecorder`: what an agent uses to leave evidence. One per agent, owned by it, so
-//! recording needs no synchronisation beyond the exporter's own.
+//! recording needs no synchronisation beyond the span store's own. At
+//! `CaptureLevel::Histograms` it creates no span at all and only batches latency samples.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer as _};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::{Context, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
 
 use super::{Capture, OpKind, TimeBase};
@@ -28,7 +29,8 @@ pub struct AgentRecorder {
     capture: Arc<Capture>,
     tracer: SdkTracer,
     time_base: TimeBase,
-    session: Context,
+    /// `None` when the capture keeps no spans.
+    session: Option<Context>,
     identity: Vec<KeyValue>,
     pending: Vec<(OpKind, u64)>,
     last_end_ns: u64,
@@ -46,17 +48,24 @@ impl AgentRecorder {
         start_ns: u64,
     ) -> Self {
         let tracer = capture.tracer().clone();
-        let session = tracer
-            .span_builder(Cow::Borrowed(session_name))
-            .with_kind(SpanKind::Internal)
-            .with_start_time(time_base.at(start_ns))
-            .with_attributes(identity.clone())
-            .start(&tracer);
+        let keeps_spans = capture.level().keeps_spans();
+        // Text values become reference-counted, so copying the identity onto every span
+        // copies pointers, not strings.
+        let identity: Vec<KeyValue> = identity.into_iter().map(shared_text).collect();
+        let session = keeps_spans.then(|| {
+            let span = tracer
+                .span_builder(Cow::Borrowed(session_name))
+                .with_kind(SpanKind::Internal)
+                .with_start_time(time_base.at(start_ns))
+                .with_attributes(identity.clone())
+                .start(&tracer);
+            Context::current_with_span(span)
+        });
         Self {
             capture,
             tracer,
             time_base,
-            session: Context::current_with_span(session),
+            session,
             identity,
             pending: Vec::with_capacity(LATENCY_BATCH_LEN),
             last_end_ns: start_ns,
@@ -89,7 +98,12 @@ impl AgentRecorder {
         attributes: Vec<KeyValue>,
         result: OpResult<'_>,
     ) {
-        let mut all = self.identity.clone();
+        self.last_end_ns = self.last_end_ns.max(end_ns);
+        let Some(session) = &self.session else {
+            return;
+        };
+        let mut all = Vec::with_capacity(self.identity.len() + attributes.len());
+        all.extend(self.identity.iter().cloned());
         all.extend(attributes);
         let mut span = self
             .tracer
@@ -97,12 +111,16 @@ impl AgentRecorder {
             .with_kind(SpanKind::Internal)
             .with_start_time(self.time_base.at(start_ns))
             .with_attributes(all)
-            .start_with_context(&self.tracer, &self.session);
+            .start_with_context(&self.tracer, session);
         if let OpResult::Failed(description) = result {
             span.set_status(Status::error(description.to_owned()));
         }
         span.end_with_timestamp(self.time_base.at(end_ns));
-        self.last_end_ns = self.last_end_ns.max(end_ns);
+    }
+
+    /// Whether spans are kept: callers skip building attributes nobody will read.
+    pub fn keeps_spans(&self) -> bool {
+        self.session.is_some()
     }
 
     fn flush_latencies(&mut self) {
@@ -117,9 +135,9 @@ impl AgentRecorder {
     pub fn close(mut self, end_ns: u64) {
         self.closed = true;
         self.flush_latencies();
-        self.session
-            .span()
-            .end_with_timestamp(self.time_base.at(end_ns));
+        if let Some(session) = &self.session {
+            session.span().end_with_timestamp(self.time_base.at(end_ns));
+        }
     }
 }
 
@@ -128,10 +146,21 @@ impl Drop for AgentRecorder {
         // An agent that is dropped without `close` (a panic, a crash fault) must not take
         // its samples with it.
         self.flush_latencies();
-        if !self.closed {
+        if let (false, Some(session)) = (self.closed, &self.session) {
             // Never leave a session span open: end it where its last operation ended.
             let end = self.time_base.at(self.last_end_ns);
-            self.session.span().end_with_timestamp(end);
+            session.span().end_with_timestamp(end);
         }
+    }
+}
+
+/// `kv` with a text value held behind an `Arc`, so cloning it does not allocate.
+fn shared_text(kv: KeyValue) -> KeyValue {
+    match &kv.value {
+        Value::String(text) => {
+            let shared: std::sync::Arc<str> = std::sync::Arc::from(text.as_str());
+            KeyValue::new(kv.key, Value::String(StringValue::from(shared)))
+        }
+        _ => kv,
     }
 }

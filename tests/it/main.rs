@@ -9,6 +9,8 @@
 )]
 mod steps;
 
+// `swarmspec bench --quick`: runs and writes every section (not timed).
+mod bench;
 mod cli;
 mod library;
 mod properties;
