@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use opentelemetry::KeyValue;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::audit::{AuditLog, AuditRecord};
 use super::validation::{self, InputField, InputProblem};
@@ -15,42 +15,9 @@ use crate::coordination::Role;
 use crate::error::{Error, Result};
 use crate::ids::AgentId;
 
-/// Where a release can go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Environment {
-    /// Developers' shared environment.
-    Dev,
-    /// Pre-production.
-    Staging,
-    /// What users see.
-    Production,
-}
-
-impl Environment {
-    /// Every environment, least to most guarded.
-    pub const ALL: [Environment; 3] = [Self::Dev, Self::Staging, Self::Production];
-
-    /// The name used in spans and feature files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Dev => "dev",
-            Self::Staging => "staging",
-            Self::Production => "production",
-        }
-    }
-
-    /// The environment named exactly `text`; use `validation::environment` for untrusted text.
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|env| env.as_str() == text)
-    }
-}
-
-impl fmt::Display for Environment {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// Where a release can go: the deployment domain's environments, so the policy and the
+/// deploy simulator can never disagree about which environments exist.
+pub use crate::deployment::environment::Environment;
 
 /// Something an agent asks to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

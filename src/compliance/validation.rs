@@ -257,7 +257,7 @@ impl From<WorkType> for String {
 /// An environment name (`dev`, `staging`, `production`), after the hostile-input checks.
 pub fn environment(text: &str) -> Result<Environment> {
     let text = identifier(InputField::Environment, text, ENVIRONMENT_LEN_MAX_BYTES)?;
-    Environment::parse(text).ok_or(Error::InvalidInput {
+    Environment::parse(text).map_err(|_| Error::InvalidInput {
         field: InputField::Environment,
         problem: InputProblem::Unknown {
             known: "dev, staging, production",

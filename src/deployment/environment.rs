@@ -24,6 +24,12 @@ pub enum Environment {
     Production,
 }
 
+impl std::fmt::Display for Environment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Environment {
     /// All environments, in promotion order.
     pub const ALL: [Environment; 3] = [
