@@ -4,6 +4,11 @@
 //! Every coordinator call leaves a span, including failed attempts, so the evidence shows
 //! what the agent did, not what it believed.
 
+/// Retried, breaker-guarded coordinator calls.
+mod calls;
+/// Releases and handoffs owed after giving up.
+mod pending;
+
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,10 +19,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::config::{Contention, Mode};
 use super::shared::Shared;
-use crate::coordination::breaker::{CircuitBreaker, Transition};
-use crate::coordination::{
-    ClaimOutcome, CompleteOutcome, Coordinator, HandoffOutcome, ItemStatus, Ownership, Role, TeamId,
-};
+use crate::coordination::breaker::CircuitBreaker;
+use crate::coordination::{ClaimOutcome, CompleteOutcome, ItemStatus, Ownership, Role, TeamId};
 use crate::error::Result;
 use crate::ids::{AgentId, WorkId};
 use crate::telemetry::recorder::OpResult;
@@ -243,43 +246,6 @@ impl Agent {
         }
     }
 
-    /// Hands back items given up on, so others can finish them; one that still cannot be
-    /// released stays on the list for the next round.
-    async fn release_abandoned(&mut self) -> Result<(), Stop> {
-        for (item, stage, owed) in std::mem::take(&mut self.abandoned) {
-            let settled = match owed {
-                Unfinished::Release => self.release(item, stage).await,
-                Unfinished::Handoff => self.hand_off(item, stage).await,
-            };
-            match settled {
-                Ok(()) => {}
-                Err(Stop::GaveUp) => self.abandoned.push((item, stage, owed)),
-                Err(stop) => return Err(stop),
-            }
-        }
-        Ok(())
-    }
-
-    async fn release(&mut self, item: WorkId, stage: usize) -> Result<(), Stop> {
-        let done = self
-            .call(OpKind::Release, item, stage, |c, id, now| {
-                c.release(id, item, now)
-            })
-            .await?;
-        let attrs = self.item_attrs(item, stage, done.value.label(), done.attempt);
-        self.recorder.op(
-            OpKind::Release,
-            done.start_ns,
-            done.end_ns,
-            attrs,
-            OpResult::Served,
-        );
-        if done.value == Ownership::Held {
-            self.shared.boards.board(self.plan.team, stage).push(item);
-        }
-        Ok(())
-    }
-
     /// The next item that looks open at one of this agent's stages, as seen on the boards.
     fn next_candidate(&mut self) -> Option<(WorkId, usize)> {
         let coordinator = Arc::clone(&self.shared.coordinator);
@@ -341,81 +307,6 @@ impl Agent {
             KeyValue::new("work.outcome", outcome),
             KeyValue::new("work.attempt", i64::from(attempt)),
         ]
-    }
-
-    fn record_transition(&mut self, transition: Option<Transition>) {
-        if let Some(Transition { from, to }) = transition {
-            let now = self.now();
-            let attrs = vec![
-                KeyValue::new("circuit.from", from.as_str()),
-                KeyValue::new("circuit.to", to.as_str()),
-            ];
-            self.recorder
-                .event("circuit.transition", now, now, attrs, OpResult::Served);
-        }
-    }
-
-    /// One coordinator call through the breaker, retried with backoff; failed attempts are
-    /// recorded here, the successful one by the caller (who knows its outcome).
-    async fn call<T>(
-        &mut self,
-        op: OpKind,
-        item: WorkId,
-        stage: usize,
-        mut call: impl FnMut(&dyn Coordinator, AgentId, u64) -> Result<T>,
-    ) -> Result<Timed<T>, Stop> {
-        let mut attempt = 0;
-        loop {
-            if let Some(stop) = self.check_stop() {
-                return Err(stop);
-            }
-            let (permitted, transition) = self.breaker.permit(self.now());
-            self.record_transition(transition);
-            if !permitted {
-                if let Some(at) = self.breaker.reopens_at_ns() {
-                    self.shared.clock.sleep_until(at).await;
-                }
-                continue;
-            }
-            let start_ns = self.now();
-            sleep_service(&self.shared, &mut self.rng, self.plan.slow_factor).await;
-            let result = call(
-                self.shared.coordinator.as_ref(),
-                self.id,
-                self.reported_now(),
-            );
-            // Read after the call: on the real clock this includes the call itself; on the
-            // paused clock a synchronous call takes no virtual time.
-            let end_ns = self.now();
-            match result {
-                Ok(value) => {
-                    let transition = self.breaker.on_success();
-                    self.record_transition(transition);
-                    self.last_contact_ns = end_ns;
-                    return Ok(Timed {
-                        start_ns,
-                        end_ns,
-                        attempt,
-                        value,
-                    });
-                }
-                Err(error) => {
-                    let attrs = self.item_attrs(item, stage, "error", attempt);
-                    let description = error.to_string();
-                    self.recorder
-                        .op(op, start_ns, end_ns, attrs, OpResult::Failed(&description));
-                    let transition = self.breaker.on_failure(end_ns);
-                    self.record_transition(transition);
-                    let retry = self.shared.config.retry;
-                    let Some(delay) = retry.delay(attempt, &mut self.rng) else {
-                        return Err(Stop::GaveUp);
-                    };
-                    let until = self.now() + delay.as_nanos() as u64;
-                    self.shared.clock.sleep_until(until).await;
-                    attempt += 1;
-                }
-            }
-        }
     }
 
     async fn work_for(&mut self, share_of_stage: f64) {
@@ -545,36 +436,5 @@ impl Agent {
             }
             CompleteOutcome::LeaseLost => Ok(()),
         }
-    }
-
-    fn note_abandoned(&mut self, stop: &Stop, item: WorkId, stage: usize) {
-        if matches!(stop, Stop::GaveUp) {
-            self.abandoned.push((item, stage, Unfinished::Release));
-        }
-    }
-
-    async fn hand_off(&mut self, item: WorkId, stage: usize) -> Result<(), Stop> {
-        let done = self
-            .call(OpKind::Handoff, item, stage, |c, id, now| {
-                c.handoff(id, item, now)
-            })
-            .await?;
-        let mut attrs = self.item_attrs(item, stage, "refused", done.attempt);
-        if let HandoffOutcome::HandedOff { stage: next, role } = done.value {
-            attrs = self.item_attrs(item, stage, "handed_off", done.attempt);
-            if self.recorder.keeps_spans() {
-                attrs.push(KeyValue::new("work.from_role", self.plan.role.as_str()));
-                attrs.push(KeyValue::new("work.to_role", role.as_str()));
-            }
-            self.shared.boards.board(self.plan.team, next).push(item);
-        }
-        self.recorder.op(
-            OpKind::Handoff,
-            done.start_ns,
-            done.end_ns,
-            attrs,
-            OpResult::Served,
-        );
-        Ok(())
     }
 }

@@ -1,0 +1,89 @@
+//! One coordinator call as an agent makes it: through its circuit breaker, with retries
+//! and backoff, every failed attempt recorded as an error span.
+
+use opentelemetry::KeyValue;
+
+use super::{sleep_service, Agent, Stop, Timed};
+use crate::coordination::breaker::Transition;
+use crate::coordination::Coordinator;
+use crate::error::Result;
+use crate::ids::{AgentId, WorkId};
+use crate::telemetry::recorder::OpResult;
+use crate::telemetry::OpKind;
+
+impl Agent {
+    pub(super) fn record_transition(&mut self, transition: Option<Transition>) {
+        if let Some(Transition { from, to }) = transition {
+            let now = self.now();
+            let attrs = vec![
+                KeyValue::new("circuit.from", from.as_str()),
+                KeyValue::new("circuit.to", to.as_str()),
+            ];
+            self.recorder
+                .event("circuit.transition", now, now, attrs, OpResult::Served);
+        }
+    }
+
+    /// One coordinator call through the breaker, retried with backoff; failed attempts are
+    /// recorded here, the successful one by the caller (who knows its outcome).
+    pub(super) async fn call<T>(
+        &mut self,
+        op: OpKind,
+        item: WorkId,
+        stage: usize,
+        mut call: impl FnMut(&dyn Coordinator, AgentId, u64) -> Result<T>,
+    ) -> Result<Timed<T>, Stop> {
+        let mut attempt = 0;
+        loop {
+            if let Some(stop) = self.check_stop() {
+                return Err(stop);
+            }
+            let (permitted, transition) = self.breaker.permit(self.now());
+            self.record_transition(transition);
+            if !permitted {
+                if let Some(at) = self.breaker.reopens_at_ns() {
+                    self.shared.clock.sleep_until(at).await;
+                }
+                continue;
+            }
+            let start_ns = self.now();
+            sleep_service(&self.shared, &mut self.rng, self.plan.slow_factor).await;
+            let result = call(
+                self.shared.coordinator.as_ref(),
+                self.id,
+                self.reported_now(),
+            );
+            // Read after the call: on the real clock this includes the call itself; on the
+            // paused clock a synchronous call takes no virtual time.
+            let end_ns = self.now();
+            match result {
+                Ok(value) => {
+                    let transition = self.breaker.on_success();
+                    self.record_transition(transition);
+                    self.last_contact_ns = end_ns;
+                    return Ok(Timed {
+                        start_ns,
+                        end_ns,
+                        attempt,
+                        value,
+                    });
+                }
+                Err(error) => {
+                    let attrs = self.item_attrs(item, stage, "error", attempt);
+                    let description = error.to_string();
+                    self.recorder
+                        .op(op, start_ns, end_ns, attrs, OpResult::Failed(&description));
+                    let transition = self.breaker.on_failure(end_ns);
+                    self.record_transition(transition);
+                    let retry = self.shared.config.retry;
+                    let Some(delay) = retry.delay(attempt, &mut self.rng) else {
+                        return Err(Stop::GaveUp);
+                    };
+                    let until = self.now() + delay.as_nanos() as u64;
+                    self.shared.clock.sleep_until(until).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+}
