@@ -193,21 +193,21 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     println!();
     println!(
         "{:<16} {:>10} {:>12} {:>10} {:>10} {:>10} {:>10}",
-        "operation", "count", "ops/s", "p50 ms", "p95 ms", "p99 ms", "max ms"
+        "operation", "count", "ops/s", "p50 µs", "p95 µs", "p99 µs", "max µs"
     );
     for summary in evidence.latencies.summaries() {
         let op = OpKind::from_span_name(summary.op).unwrap_or(OpKind::Claim);
         let rate = evidence::latency::throughput_ops_per_s(&evidence, op).map_or(0.0, |r| r.0);
-        let ms = |ns: u64| ns as f64 / 1e6;
+        let us = |ns: u64| ns as f64 / 1e3;
         println!(
             "{:<16} {:>10} {:>12.0} {:>10.3} {:>10.3} {:>10.3} {:>10.3}",
             summary.op,
             summary.count,
             rate,
-            ms(summary.p50_ns),
-            ms(summary.p95_ns),
-            ms(summary.p99_ns),
-            ms(summary.max_ns)
+            us(summary.p50_ns),
+            us(summary.p95_ns),
+            us(summary.p99_ns),
+            us(summary.max_ns)
         );
     }
     println!();
