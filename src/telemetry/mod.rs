@@ -27,7 +27,9 @@ pub use time_base::TimeBase;
 use std::sync::Mutex;
 
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::trace::{InMemorySpanExporter, Sampler, SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::trace::{
+    InMemorySpanExporter, Sampler, SdkTracer, SdkTracerProvider, SpanProcessor,
+};
 
 use crate::error::{Error, Result};
 
@@ -50,6 +52,34 @@ impl CaptureLevel {
     /// Whether spans are recorded at this level.
     pub fn keeps_spans(self) -> bool {
         self != CaptureLevel::Histograms
+    }
+}
+
+/// A span processor chosen at run time (an export added with `Capture::with_exports`).
+pub type BoxedProcessor = Box<dyn SpanProcessor>;
+
+/// Lets a boxed processor be registered with the SDK, which takes processors by value.
+#[derive(Debug)]
+struct Forward(BoxedProcessor);
+
+impl SpanProcessor for Forward {
+    fn on_start(&self, span: &mut opentelemetry_sdk::trace::Span, cx: &opentelemetry::Context) {
+        self.0.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: opentelemetry_sdk::trace::SpanData) {
+        self.0.on_end(span);
+    }
+
+    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.0.force_flush()
+    }
+
+    fn shutdown_with_timeout(
+        &self,
+        timeout: std::time::Duration,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
     }
 }
 
@@ -80,8 +110,19 @@ impl Capture {
 
     /// A fresh capture keeping what `level` says.
     pub fn with_level(seed: u64, level: CaptureLevel) -> Self {
-        let builder =
+        Self::with_exports(seed, level, Vec::new())
+    }
+
+    /// A capture keeping what `level` says that also hands every finished span to each of
+    /// `exports` (a span file, an OTLP exporter): evidence is still judged from the capture's
+    /// own store, the exports are copies for other readers. At `CaptureLevel::Histograms`
+    /// no span exists, so the exports receive nothing.
+    pub fn with_exports(seed: u64, level: CaptureLevel, exports: Vec<BoxedProcessor>) -> Self {
+        let mut builder =
             SdkTracerProvider::builder().with_id_generator(seeded_ids::SeededIds::new(seed));
+        for export in exports {
+            builder = builder.with_span_processor(Forward(export));
+        }
         let (builder, sink) = match level {
             // Nothing is sampled, so spans started directly on the tracer cost nearly nothing.
             CaptureLevel::Histograms => (builder.with_sampler(Sampler::AlwaysOff), SpanSink::None),
@@ -109,6 +150,14 @@ impl Capture {
             tracer,
             latencies: Mutex::new(LatencyBook::new()),
         }
+    }
+
+    /// Pushes every span ended so far through every processor, exports included (call it
+    /// before reading an export's output, or before the process exits).
+    pub fn flush(&self) -> Result<()> {
+        self.provider
+            .force_flush()
+            .map_err(|error| Error::Capture(error.to_string()))
     }
 
     /// What this capture keeps.
