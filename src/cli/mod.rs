@@ -6,6 +6,7 @@ mod docs;
 mod embedded;
 mod progress;
 mod run;
+mod run_split;
 mod spans;
 mod steps_cmd;
 mod verify;

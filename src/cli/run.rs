@@ -13,7 +13,7 @@ use swarmspec::coordination::Coordinator;
 use swarmspec::evidence::{self, Evidence, SpanFilter};
 use swarmspec::store::FileStore;
 use swarmspec::swarm::{Contention, Mode, Swarm, SwarmConfig};
-use swarmspec::telemetry::{Capture, OpKind, TimeBase};
+use swarmspec::telemetry::{BoxedProcessor, Capture, CaptureLevel, OpKind, SpanFile, TimeBase};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ModeArg {
@@ -60,6 +60,23 @@ pub struct RunArgs {
     /// in DIR, Scrum-at-Scale layout; created if missing, kept after the run).
     #[arg(long, default_value = "memory", value_parser = parse_store)]
     store: StoreArg,
+    /// Split the swarm across this many OS processes sharing the store (needs
+    /// `--store file:DIR` and throughput mode): the agents are divided evenly, every process
+    /// races for the same items, and the evidence of all of them is merged and judged.
+    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
+    processes: usize,
+    /// Stop the run after this many seconds (simulated in deterministic mode); items not
+    /// finished by then end with a `work.fail` span.
+    #[arg(long, default_value_t = 3_600, value_parser = at_least_one)]
+    deadline_s: usize,
+    /// Also write every span to this file, one span-log JSON object a line, flushed as each
+    /// span ends (what `swarmspec spans check` and `Given the spans recorded in` read).
+    #[arg(long, value_name = "FILE")]
+    spans_out: Option<PathBuf>,
+    /// Work on the items already in the `--store file:DIR` instead of submitting new ones,
+    /// until the store shows every item finished (how `--processes` starts its workers).
+    #[arg(long)]
+    attach: bool,
 }
 
 /// Where coordination state lives.
@@ -109,6 +126,7 @@ fn config_from(args: &RunArgs) -> anyhow::Result<SwarmConfig> {
     config.team_sizes = (0..args.teams)
         .map(|t| base + usize::from(t < extra))
         .collect();
+    config.deadline = std::time::Duration::from_secs(args.deadline_s as u64);
     config.validate()?;
     Ok(config)
 }
@@ -142,13 +160,50 @@ fn check_determinism(config: &SwarmConfig, first: &Evidence) -> anyhow::Result<(
     }
 }
 
+/// The capture of a run: every span kept, and also written to `--spans-out` if given.
+fn capture_for(args: &RunArgs, seed: u64) -> anyhow::Result<Arc<Capture>> {
+    let mut exports: Vec<BoxedProcessor> = Vec::new();
+    if let Some(path) = &args.spans_out {
+        exports.push(Box::new(SpanFile::create(path)?));
+    }
+    Ok(Arc::new(Capture::with_exports(
+        seed,
+        CaptureLevel::Spans,
+        exports,
+    )))
+}
+
 /// Runs the swarm, prints the figures measured from the capture, and fails on conflicts.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = config_from(&args).context("invalid options for `swarmspec run`")?;
-    let capture = Arc::new(Capture::new(config.seed));
+    let store_dir = match &args.store {
+        StoreArg::File(dir) => Some(dir.clone()),
+        StoreArg::Memory => None,
+    };
+    if args.processes > 1 || args.attach {
+        let Some(dir) = &store_dir else {
+            anyhow::bail!("--processes and --attach need a shared store: add --store file:DIR");
+        };
+        if args.processes > 1 {
+            if args.attach || args.check_determinism || args.spans_out.is_some() {
+                anyhow::bail!(
+                    "--processes starts its own workers: it takes none of --attach, \
+                     --check-determinism, --spans-out"
+                );
+            }
+            return super::run_split::run_split(config, dir, args.processes);
+        }
+    }
+    let capture = capture_for(&args, config.seed)?;
     let mut swarm = Swarm::new(config.clone());
-    if let StoreArg::File(dir) = &args.store {
+    if let Some(dir) = &store_dir {
         let (dir, lease_ns) = (dir.clone(), config.lease_duration.as_nanos() as u64);
+        if args.attach {
+            let items = FileStore::open(&dir, 0, lease_ns)
+                .and_then(|store| store.items())
+                .with_context(|| format!("reading the items in {}", dir.display()))?;
+            swarm = swarm.attached(items);
+        }
         swarm = swarm.with_coordinator(Arc::new(move |time_base: TimeBase| {
             let store = FileStore::open(&dir, time_base.epoch_unix_ns(), lease_ns)?;
             Ok(Arc::new(store) as Arc<dyn Coordinator>)
@@ -165,6 +220,21 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     .with_context(|| format!("the swarm run failed (seed {})", config.seed))?;
     let wall = started.elapsed();
+    capture
+        .flush()
+        .context("writing the spans to --spans-out")?;
+    if args.attach {
+        // A worker's evidence is judged by whoever merges all workers' span files.
+        println!(
+            "worker: {} agents, seed {}, {} spans, {:.3} s, {} items unfinished in the store",
+            config.agent_count,
+            config.seed,
+            capture.span_count()?,
+            wall.as_secs_f64(),
+            outcome.items_unfinished
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let evidence = Evidence::from_capture(&capture).context("reading the capture")?;
     if args.check_determinism {
         check_determinism(&config, &evidence)?;
@@ -191,13 +261,48 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         outcome.items_unfinished
     );
     println!();
+    print_latency_table(&evidence);
+    let checks = swarm_checks(&evidence, &config);
+    Ok(judge(&checks, config.seed))
+}
+
+/// The checks every swarm run answers: no double hold, one winning claim per item and
+/// stage, every item finished.
+pub(super) fn swarm_checks(evidence: &Evidence, config: &SwarmConfig) -> Vec<evidence::Verdict> {
+    vec![
+        evidence::history::no_overlapping_holds(&evidence.spans),
+        evidence::query::exactly_per_key(
+            &evidence.spans,
+            &SpanFilter::named("work.claim").with_attr("work.outcome", "claimed"),
+            &["work.item_id", "work.stage"],
+            1,
+        ),
+        evidence::history::every_item_finished(&evidence.spans, config.pipeline.len() - 1),
+    ]
+}
+
+/// Prints each verdict; the exit code fails if one did, naming the seed to replay.
+pub(super) fn judge(checks: &[evidence::Verdict], seed: u64) -> ExitCode {
+    for verdict in checks {
+        println!("{verdict}");
+    }
+    if checks.iter().all(|v| v.passed) {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("checks failed; replay with --seed {seed}");
+        ExitCode::FAILURE
+    }
+}
+
+/// Prints count, rate and latency percentiles per operation, measured from the evidence.
+pub(super) fn print_latency_table(evidence: &Evidence) {
     println!(
         "{:<16} {:>10} {:>12} {:>10} {:>10} {:>10} {:>10}",
         "operation", "count", "ops/s", "p50 µs", "p95 µs", "p99 µs", "max µs"
     );
     for summary in evidence.latencies.summaries() {
         let op = OpKind::from_span_name(summary.op).unwrap_or(OpKind::Claim);
-        let rate = evidence::latency::throughput_ops_per_s(&evidence, op).map_or(0.0, |r| r.0);
+        let rate = evidence::latency::throughput_ops_per_s(evidence, op).map_or(0.0, |r| r.0);
         let us = |ns: u64| ns as f64 / 1e3;
         println!(
             "{:<16} {:>10} {:>12.0} {:>10.3} {:>10.3} {:>10.3} {:>10.3}",
@@ -211,23 +316,4 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!();
-    let checks = [
-        evidence::history::no_overlapping_holds(&evidence.spans),
-        evidence::query::exactly_per_key(
-            &evidence.spans,
-            &SpanFilter::named("work.claim").with_attr("work.outcome", "claimed"),
-            &["work.item_id", "work.stage"],
-            1,
-        ),
-        evidence::history::every_item_finished(&evidence.spans, config.pipeline.len() - 1),
-    ];
-    for verdict in &checks {
-        println!("{verdict}");
-    }
-    if checks.iter().all(|v| v.passed) {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        eprintln!("checks failed; replay with --seed {}", config.seed);
-        Ok(ExitCode::FAILURE)
-    }
 }

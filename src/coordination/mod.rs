@@ -48,4 +48,10 @@ pub trait Coordinator: Send + Sync {
     fn heartbeat(&self, agent: AgentId, now_ns: u64) -> Result<()>;
     /// Reopens every item whose holder has not been heard from within the lease duration.
     fn reap_expired(&self, now_ns: u64) -> Result<Vec<Reaped>>;
+    /// How many items are not yet through their last stage, if the engine can count them
+    /// in one read. Runs attached to state other processes also change (`Swarm::attached`)
+    /// need it to know when the whole job is done; `None` means the engine cannot say.
+    fn unfinished_items(&self) -> Result<Option<usize>> {
+        Ok(None)
+    }
 }

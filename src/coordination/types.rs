@@ -185,3 +185,16 @@ pub struct Reaped {
     /// The stage it was at (it stays there, open).
     pub stage: usize,
 }
+
+/// An item already in a coordinator's state, as a process attaching to it finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExistingItem {
+    /// The item.
+    pub item: WorkId,
+    /// The team whose agents may claim it.
+    pub team: TeamId,
+    /// Its current stage.
+    pub stage: usize,
+    /// Whether its last stage is already done.
+    pub finished: bool,
+}

@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::files::{read_array, write_array, DirLock};
+use super::files::{read_array, sync_dir, write_array, DirLock};
 use super::layout::*;
 use crate::coordination::*;
 use crate::error::{Error, Result};
@@ -94,6 +94,16 @@ fn status_of(claim: &WorkClaim) -> ItemStatus {
     }
 }
 
+/// The team of an item (`team-N`; another tool's free-form team names read as team 0).
+fn team_of(claim: &WorkClaim) -> TeamId {
+    let team = claim
+        .team
+        .strip_prefix("team-")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    TeamId(team)
+}
+
 fn reopen(claim: &mut WorkClaim) {
     claim.status = STATUS_PENDING.into();
     claim.agent_id = None;
@@ -119,6 +129,29 @@ impl FileStore {
     /// The directory holding the files.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Every item in the store with its team and current stage, read without the lock
+    /// (files are replaced whole): what a process attaching to the store puts on its boards.
+    pub fn items(&self) -> Result<Vec<ExistingItem>> {
+        let claims: Vec<WorkClaim> = read_array(&self.dir.join(WORK_CLAIMS_FILE))?;
+        claims
+            .iter()
+            .map(|claim| {
+                let item = WorkId::parse(&claim.work_item_id).ok_or_else(|| {
+                    Error::InvalidConfig(format!(
+                        "{}: work item id «{}» is not one swarmspec issued",
+                        WORK_CLAIMS_FILE, claim.work_item_id
+                    ))
+                })?;
+                Ok(ExistingItem {
+                    item,
+                    team: team_of(claim),
+                    stage: claim.stage,
+                    finished: status_of(claim) == ItemStatus::Done,
+                })
+            })
+            .collect()
     }
 
     /// Runs `change` on the current state under the directory lock, then writes back the
@@ -153,6 +186,9 @@ impl FileStore {
         }
         if state.log_changed && with_log {
             write_array(&log_path, &state.log)?;
+        }
+        if state.claims_changed || state.agents_changed || state.log_changed {
+            sync_dir(&self.dir);
         }
         Ok(value)
     }
@@ -254,16 +290,11 @@ impl Coordinator for FileStore {
             ..State::default()
         };
         let claim = state.item(item)?;
-        let team = claim
-            .team
-            .strip_prefix("team-")
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(0);
         Ok(ItemView {
             status: status_of(claim),
             stage: claim.stage,
             role: role_at(claim)?,
-            team: TeamId(team),
+            team: team_of(claim),
             holder: claim.agent_id.as_deref().and_then(AgentId::parse),
         })
     }
@@ -413,5 +444,14 @@ impl Coordinator for FileStore {
             reaped.sort_by_key(|r| r.item);
             Ok(reaped)
         })
+    }
+
+    fn unfinished_items(&self) -> Result<Option<usize>> {
+        let claims: Vec<WorkClaim> = read_array(&self.dir.join(WORK_CLAIMS_FILE))?;
+        let unfinished = claims
+            .iter()
+            .filter(|claim| status_of(claim) != ItemStatus::Done)
+            .count();
+        Ok(Some(unfinished))
     }
 }

@@ -90,7 +90,9 @@ fn temp_path(target: &Path, attempt: u32) -> PathBuf {
     ))
 }
 
-/// Replaces `path` with `items` as pretty JSON, atomically and durably.
+/// Replaces `path` with `items` as pretty JSON, atomically; the new content is on disk
+/// before the rename, and the rename itself is durable once `sync_dir` has run on the
+/// directory (one call after all of a transaction's writes, not one per file).
 pub fn write_array<T: Serialize>(path: &Path, items: &[T]) -> Result<()> {
     let mut json = serde_json::to_vec_pretty(items).map_err(|error| store_error(path, error))?;
     json.push(b'\n');
@@ -109,14 +111,15 @@ pub fn write_array<T: Serialize>(path: &Path, items: &[T]) -> Result<()> {
         let _ = std::fs::remove_file(&temp);
         return Err(store_error(path, error));
     }
-    // The rename is durable only once the directory entry is; a failure to sync a directory
-    // (unsupported on some filesystems) leaves the write atomic, just not yet durable.
-    if let Some(dir) = path.parent() {
-        if let Ok(dir) = File::open(dir) {
-            let _ = dir.sync_all();
-        }
-    }
     Ok(())
+}
+
+/// Makes the renames done in `dir` durable. A failure to sync a directory (unsupported on
+/// some filesystems) leaves the writes atomic, just not yet durable, so it is not an error.
+pub fn sync_dir(dir: &Path) {
+    if let Ok(dir) = File::open(dir) {
+        let _ = dir.sync_all();
+    }
 }
 
 #[cfg(test)]

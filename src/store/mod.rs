@@ -2,6 +2,8 @@
 //! tools keep it (`work_claims.json`, `agent_status.json`, `coordination_log.json`), so
 //! swarmspec can drive such a directory and audit one another tool wrote.
 
+/// Whether the store kept every completion it acknowledged, judged from spans and files.
+pub mod acknowledged;
 /// Anomalies in a directory: unreadable files, double holds, unlogged completions, strangers.
 pub mod audit;
 /// `FileStore`: the `Coordinator` over the directory, one locked transaction per call.

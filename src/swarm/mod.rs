@@ -15,10 +15,14 @@ pub mod clock;
 pub mod config;
 /// Resident memory of this process, for memory claims.
 pub mod memory;
+/// A swarm split across OS processes that share a file store.
+pub mod processes;
 /// The lease reaper task.
 pub mod reaper;
 /// State shared by the run's tasks.
 pub mod shared;
+/// For runs attached to shared state: counts unfinished items in the store.
+pub mod watcher;
 
 pub use config::{
     Contention, CrashFault, DelayModel, Faults, Mode, OutageFault, PartitionFault, SkewFault,
@@ -33,8 +37,11 @@ use serde::Serialize;
 
 use crate::coordination::balancer::LeastLoaded;
 use crate::coordination::faulty::{FaultSchedule, Faulty, Outage};
-use crate::coordination::{Coordinator, ItemStatus, MemoryCoordinator, TeamId, WorkSpec};
+use crate::coordination::{
+    Coordinator, ExistingItem, ItemStatus, MemoryCoordinator, Role, TeamId, WorkSpec,
+};
 use crate::error::{Error, Result};
+use crate::ids::WorkId;
 use crate::telemetry::recorder::OpResult;
 use crate::telemetry::{AgentRecorder, Capture, OpKind, TimeBase};
 use agent::AgentPlan;
@@ -75,6 +82,8 @@ pub struct Swarm {
     config: SwarmConfig,
     finished: Arc<AtomicU64>,
     factory: Option<CoordinatorFactory>,
+    /// Set by `attached`: work on these items instead of submitting new ones.
+    existing: Option<Vec<ExistingItem>>,
 }
 
 impl Swarm {
@@ -84,7 +93,17 @@ impl Swarm {
             config,
             finished: Arc::new(AtomicU64::new(0)),
             factory: None,
+            existing: None,
         }
+    }
+
+    /// Works on `items`, already in the coordinator's state, instead of submitting a
+    /// workload: one of several processes sharing a store. Other processes finish items too,
+    /// so the run ends when the coordinator counts none unfinished (it must be able to:
+    /// `Coordinator::unfinished_items`), not when this run's own agents finished them all.
+    pub fn attached(mut self, items: Vec<ExistingItem>) -> Self {
+        self.existing = Some(items);
+        self
     }
 
     /// Runs against the coordinator `factory` builds instead of a `MemoryCoordinator` (a
@@ -213,36 +232,46 @@ impl Swarm {
             coordinator: self.coordinator(time_base)?,
             capture,
             boards: Boards::new(team_sizes.len(), pipeline.len()),
-            remaining: AtomicUsize::new(config.item_count),
+            remaining: AtomicUsize::new(
+                self.existing.as_ref().map_or(config.item_count, |items| {
+                    items.iter().filter(|existing| !existing.finished).count()
+                }),
+            ),
+            counted_externally: self.existing.is_some(),
             finished: Arc::clone(&self.finished),
             clock,
             time_base,
             deadline_ns: config.deadline.as_nanos() as u64,
         });
 
-        let mut balancer = LeastLoaded::new(team_sizes.iter().map(|&size| size as u64).collect());
-        let mut submitted = Vec::with_capacity(config.item_count);
-        for _ in 0..config.item_count {
-            let team = balancer
-                .assign()
-                .ok_or_else(|| Error::InvalidConfig("no team has capacity".into()))?;
-            let spec = WorkSpec {
-                work_type: "feature".into(),
-                team,
-                pipeline: Arc::clone(&pipeline),
-            };
-            let now = clock.now_ns();
-            let item = shared.coordinator.submit(spec, now)?;
-            shared.boards.board(team, 0).push(item);
-            submitted.push(item);
-            let attrs = vec![
-                KeyValue::new("work.item_id", item.to_string()),
-                KeyValue::new("work.team", team.to_string()),
-                KeyValue::new("work.type", "feature"),
-            ];
-            run_recorder.op(OpKind::Submit, now, now, attrs, OpResult::Served);
-        }
-
+        let submitted = match &self.existing {
+            Some(items) => {
+                check_existing(items, team_sizes.len(), pipeline.len())?;
+                for existing in items.iter().filter(|existing| !existing.finished) {
+                    let board = shared.boards.board(existing.team, existing.stage);
+                    board.push(existing.item);
+                }
+                items.iter().map(|existing| existing.item).collect()
+            }
+            None => {
+                let now_ns = || shared.clock.now_ns();
+                let submitted = submit_items(
+                    shared.coordinator.as_ref(),
+                    &shared.pipeline,
+                    config.item_count,
+                    &team_sizes,
+                    &now_ns,
+                    &mut run_recorder,
+                )?;
+                for &(item, team) in &submitted {
+                    shared.boards.board(team, 0).push(item);
+                }
+                submitted.into_iter().map(|(item, _)| item).collect()
+            }
+        };
+        let watcher = shared
+            .counted_externally
+            .then(|| tokio::spawn(watcher::run(Arc::clone(&shared))));
         let (stop_reaper, reaper_stop) = tokio::sync::watch::channel(false);
         let reaper = tokio::spawn(reaper::run(Arc::clone(&shared), reaper_stop));
         let agents_start_ns = clock.now_ns();
@@ -267,13 +296,26 @@ impl Swarm {
         reaper
             .await
             .map_err(|error| Error::Capture(format!("the reaper task failed: {error}")))?;
+        if let Some(watcher) = watcher {
+            watcher
+                .await
+                .map_err(|error| Error::Capture(format!("the watcher task failed: {error}")))??;
+        }
         // Every item ends completed or explicitly failed, with the reason.
         let reason = if deadline_hit {
             "deadline reached"
         } else {
             "no live agent could finish it"
         };
-        for item in submitted {
+        let all_done = shared.remaining.load(std::sync::atomic::Ordering::Acquire) == 0;
+        // An attached run whose watcher saw every item done has nothing to mark (and peeking
+        // each item of a shared file store would read the whole store once per item).
+        let unchecked = if shared.counted_externally && all_done {
+            Vec::new()
+        } else {
+            submitted
+        };
+        for item in unchecked {
             let done = shared
                 .coordinator
                 .peek(item)
@@ -299,4 +341,54 @@ impl Swarm {
             deadline_hit,
         })
     }
+}
+
+/// Submits `item_count` items through a least-loaded balancer over teams of `team_sizes`,
+/// recording a `work.submit` span per item; returns each item with its team, in order.
+/// Shared by a swarm run and the parent of a swarm split across processes.
+pub(crate) fn submit_items(
+    coordinator: &dyn Coordinator,
+    pipeline: &Arc<[Role]>,
+    item_count: usize,
+    team_sizes: &[usize],
+    now_ns: &dyn Fn() -> u64,
+    recorder: &mut AgentRecorder,
+) -> Result<Vec<(WorkId, TeamId)>> {
+    let mut balancer = LeastLoaded::new(team_sizes.iter().map(|&size| size as u64).collect());
+    let mut submitted = Vec::with_capacity(item_count);
+    for _ in 0..item_count {
+        let team = balancer
+            .assign()
+            .ok_or_else(|| Error::InvalidConfig("no team has capacity".into()))?;
+        let spec = WorkSpec {
+            work_type: "feature".into(),
+            team,
+            pipeline: Arc::clone(pipeline),
+        };
+        let now = now_ns();
+        let item = coordinator.submit(spec, now)?;
+        submitted.push((item, team));
+        let attrs = vec![
+            KeyValue::new("work.item_id", item.to_string()),
+            KeyValue::new("work.team", team.to_string()),
+            KeyValue::new("work.type", "feature"),
+        ];
+        recorder.op(OpKind::Submit, now, now, attrs, OpResult::Served);
+    }
+    Ok(submitted)
+}
+
+/// Refuses attached items this run has no board for (a team or stage past its own).
+fn check_existing(items: &[ExistingItem], team_count: usize, stage_count: usize) -> Result<()> {
+    for existing in items {
+        if existing.team.0 as usize >= team_count || existing.stage >= stage_count {
+            return Err(Error::InvalidConfig(format!(
+                "item {} is for {} at stage {}, but this run has {team_count} team(s) and \
+                 {stage_count} stage(s): run with the same --teams as the process that \
+                 submitted the work",
+                existing.item, existing.team, existing.stage
+            )));
+        }
+    }
+    Ok(())
 }

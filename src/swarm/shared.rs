@@ -22,8 +22,12 @@ pub struct Shared {
     pub capture: Arc<Capture>,
     /// Work boards by team and stage.
     pub boards: Boards,
-    /// Items whose last stage is not yet complete (as the agents saw it).
+    /// Items whose last stage is not yet complete: as this run's agents saw it, or, for a
+    /// run attached to a store other processes also work on, as the watcher last counted it
+    /// in the store (`counted_externally`).
     pub remaining: AtomicUsize,
+    /// Whether `remaining` is the watcher's count rather than this run's own tally.
+    pub counted_externally: bool,
     /// Items finished, shared with whoever shows progress.
     pub finished: Arc<AtomicU64>,
     /// Run-relative clock.
@@ -37,7 +41,11 @@ pub struct Shared {
 impl Shared {
     /// Notes that an item's last stage completed.
     pub fn finish_item(&self) {
-        self.remaining.fetch_sub(1, Ordering::AcqRel);
+        // Attached runs leave `remaining` to the watcher: decrementing a count that already
+        // saw this completion in the store would count it twice.
+        if !self.counted_externally {
+            self.remaining.fetch_sub(1, Ordering::AcqRel);
+        }
         self.finished.fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -15,6 +15,8 @@ pub mod record;
 pub mod recorder;
 /// Seeded trace and span ids, so a deterministic run gives the same ids.
 pub mod seeded_ids;
+/// An export writing every finished span to a file as a span-log line, flushed per span.
+pub mod span_file;
 /// Mapping between run-relative nanoseconds and span timestamps.
 pub mod time_base;
 
@@ -22,6 +24,7 @@ pub use compact::CompactStore;
 pub use latency::{LatencyBook, LatencySummary, OpKind};
 pub use record::{AttrValue, SpanRecord, SpanStatus};
 pub use recorder::AgentRecorder;
+pub use span_file::SpanFile;
 pub use time_base::TimeBase;
 
 use std::sync::Mutex;

@@ -1,0 +1,123 @@
+//! `swarmspec run --processes P`: one swarm split across OS processes sharing a file store,
+//! judged from the merged spans of every process and from the store's files.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use super::progress::DelayedBar;
+use super::run::{judge, print_latency_table, swarm_checks};
+use swarmspec::evidence::Verdict;
+use swarmspec::store::{acknowledged, audit};
+use swarmspec::swarm::processes::{self, SplitPlan, SplitRun};
+use swarmspec::swarm::SwarmConfig;
+
+/// Every worker exited with status 0.
+fn workers_succeeded(run: &SplitRun) -> Verdict {
+    let failed: Vec<String> = run
+        .workers
+        .iter()
+        .filter(|worker| !worker.succeeded())
+        .map(|worker| {
+            let how = match &worker.status {
+                Ok(status) => status.to_string(),
+                Err(reason) => reason.clone(),
+            };
+            format!(
+                "worker {} (pid {}): {how}; its output is in {}",
+                worker.index,
+                worker.pid,
+                worker.log_path.display()
+            )
+        })
+        .collect();
+    Verdict::new(
+        "every worker process exited cleanly",
+        failed.is_empty(),
+        format!("{} workers with status 0", run.workers.len()),
+        format!("{} failed", failed.len()),
+        failed,
+    )
+}
+
+/// Every line of every span file was a span.
+fn span_files_whole(run: &SplitRun) -> Verdict {
+    let mut evidence = Vec::new();
+    for worker in &run.workers {
+        for (line, reason) in &worker.ingest.skipped {
+            let path = worker.spans_path.display();
+            evidence.push(format!("{path}:{line}: {reason}"));
+        }
+    }
+    let skipped: usize = run.workers.iter().map(|w| w.ingest.skipped_total).sum();
+    Verdict::new(
+        "every worker's span file reads back whole",
+        skipped == 0,
+        "0 fragments skipped",
+        format!("{skipped} fragments skipped"),
+        evidence,
+    )
+}
+
+/// Runs the split swarm, prints each worker and the merged figures, and judges them.
+pub fn run_split(
+    config: SwarmConfig,
+    dir: &Path,
+    process_count: usize,
+) -> anyhow::Result<ExitCode> {
+    let executable =
+        std::env::current_exe().context("finding the swarmspec executable to start workers")?;
+    let plan = SplitPlan {
+        executable,
+        store_dir: dir.to_path_buf(),
+        process_count,
+        config: config.clone(),
+    };
+    let finished = Arc::new(AtomicU64::new(0));
+    let run = {
+        let _bar = DelayedBar::start(
+            Some(config.item_count as u64),
+            Arc::clone(&finished),
+            "items",
+        );
+        processes::run(&plan, &finished)
+    }
+    .with_context(|| format!("the split run failed (seed {})", config.seed))?;
+
+    println!(
+        "swarm: {} agents in {process_count} processes, {} items, seed {}, store {}",
+        config.agent_count,
+        config.item_count,
+        config.seed,
+        dir.display()
+    );
+    for worker in &run.workers {
+        let status = match &worker.status {
+            Ok(status) => status.to_string(),
+            Err(reason) => reason.clone(),
+        };
+        println!(
+            "  worker {:>2}: pid {:>7}, {:>4} agents, {}, {}",
+            worker.index, worker.pid, worker.agent_count, status, worker.ingest
+        );
+    }
+    println!(
+        "run:   {:.3} s real, {} spans merged",
+        run.wall.as_secs_f64(),
+        run.evidence.spans.len()
+    );
+    println!();
+    print_latency_table(&run.evidence);
+    let mut checks = swarm_checks(&run.evidence, &config);
+    checks.push(workers_succeeded(&run));
+    checks.push(span_files_whole(&run));
+    checks.push(audit::no_anomalies(dir));
+    checks.push(acknowledged::acknowledged_completions_kept(
+        &run.evidence.spans,
+        dir,
+    ));
+    Ok(judge(&checks, config.seed))
+}
