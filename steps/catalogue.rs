@@ -16,6 +16,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("deployment", include_str!("deployment.rs")),
     ("compliance", include_str!("compliance.rs")),
     ("ingestion", include_str!("ingestion.rs")),
+    ("processes", include_str!("processes.rs")),
 ];
 
 /// The shipped features, where examples come from.

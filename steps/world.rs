@@ -33,6 +33,8 @@ pub struct SwarmWorld {
     pub compliance: super::compliance::ComplianceState,
     /// What reading a span file skipped, when the evidence came from one.
     pub ingest: Option<swarmspec::ingest::IngestReport>,
+    /// A swarm split across OS processes on a file store (processes steps only).
+    pub split: super::processes::SplitState,
 }
 
 /// A seed that replaces every scenario's own (set by `swarmspec verify --seed`). One verify
@@ -57,6 +59,7 @@ impl SwarmWorld {
             deployment: DeploymentPlan::default(),
             compliance: Default::default(),
             ingest: None,
+            split: Default::default(),
         }
     }
 
@@ -64,6 +67,11 @@ impl SwarmWorld {
     pub fn run_swarm(&mut self) -> anyhow::Result<()> {
         if let Some(seed) = seed_override() {
             self.config.seed = seed;
+        }
+        if self.split.process_count.is_some() {
+            let evidence = self.split.run(&self.config)?;
+            self.evidence = Some(evidence);
+            return Ok(());
         }
         let capture = Arc::new(Capture::new(self.config.seed));
         let peak_reset = memory::reset_peak();

@@ -69,6 +69,10 @@ pub struct RunArgs {
     /// finished by then end with a `work.fail` span.
     #[arg(long, default_value_t = 3_600, value_parser = at_least_one)]
     deadline_s: usize,
+    /// How long an agent's claims outlive its last sign of life before the reaper reopens
+    /// them, in ms.
+    #[arg(long, default_value_t = 5_000, value_parser = at_least_one)]
+    lease_ms: usize,
     /// Also write every span to this file, one span-log JSON object a line, flushed as each
     /// span ends (what `swarmspec spans check` and `Given the spans recorded in` read).
     #[arg(long, value_name = "FILE")]
@@ -127,6 +131,7 @@ fn config_from(args: &RunArgs) -> anyhow::Result<SwarmConfig> {
         .map(|t| base + usize::from(t < extra))
         .collect();
     config.deadline = std::time::Duration::from_secs(args.deadline_s as u64);
+    config.lease_duration = std::time::Duration::from_millis(args.lease_ms as u64);
     config.validate()?;
     Ok(config)
 }

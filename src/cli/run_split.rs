@@ -10,57 +10,9 @@ use anyhow::Context as _;
 
 use super::progress::DelayedBar;
 use super::run::{judge, print_latency_table, swarm_checks};
-use swarmspec::evidence::Verdict;
 use swarmspec::store::{acknowledged, audit};
-use swarmspec::swarm::processes::{self, SplitPlan, SplitRun};
+use swarmspec::swarm::processes::{self, SplitPlan};
 use swarmspec::swarm::SwarmConfig;
-
-/// Every worker exited with status 0.
-fn workers_succeeded(run: &SplitRun) -> Verdict {
-    let failed: Vec<String> = run
-        .workers
-        .iter()
-        .filter(|worker| !worker.succeeded())
-        .map(|worker| {
-            let how = match &worker.status {
-                Ok(status) => status.to_string(),
-                Err(reason) => reason.clone(),
-            };
-            format!(
-                "worker {} (pid {}): {how}; its output is in {}",
-                worker.index,
-                worker.pid,
-                worker.log_path.display()
-            )
-        })
-        .collect();
-    Verdict::new(
-        "every worker process exited cleanly",
-        failed.is_empty(),
-        format!("{} workers with status 0", run.workers.len()),
-        format!("{} failed", failed.len()),
-        failed,
-    )
-}
-
-/// Every line of every span file was a span.
-fn span_files_whole(run: &SplitRun) -> Verdict {
-    let mut evidence = Vec::new();
-    for worker in &run.workers {
-        for (line, reason) in &worker.ingest.skipped {
-            let path = worker.spans_path.display();
-            evidence.push(format!("{path}:{line}: {reason}"));
-        }
-    }
-    let skipped: usize = run.workers.iter().map(|w| w.ingest.skipped_total).sum();
-    Verdict::new(
-        "every worker's span file reads back whole",
-        skipped == 0,
-        "0 fragments skipped",
-        format!("{skipped} fragments skipped"),
-        evidence,
-    )
-}
 
 /// Runs the split swarm, prints each worker and the merged figures, and judges them.
 pub fn run_split(
@@ -112,12 +64,14 @@ pub fn run_split(
     println!();
     print_latency_table(&run.evidence);
     let mut checks = swarm_checks(&run.evidence, &config);
-    checks.push(workers_succeeded(&run));
-    checks.push(span_files_whole(&run));
+    checks.push(run.workers_succeeded());
+    checks.push(run.span_files_whole());
     checks.push(audit::no_anomalies(dir));
-    checks.push(acknowledged::acknowledged_completions_kept(
+    checks.push(acknowledged::no_lost_completions(&run.evidence.spans, dir));
+    checks.push(acknowledged::unexplained_completions_at_most(
         &run.evidence.spans,
         dir,
+        0,
     ));
     Ok(judge(&checks, config.seed))
 }

@@ -13,6 +13,7 @@ use std::path::Path;
 
 use super::files::read_array;
 use super::layout::*;
+use crate::error::{Error, Result};
 use crate::evidence::Verdict;
 use crate::telemetry::SpanRecord;
 
@@ -34,28 +35,23 @@ fn acknowledged(spans: &[SpanRecord]) -> BTreeSet<Completion> {
         .collect()
 }
 
-/// Every acknowledged completion is logged, and every finished item's last stage was
-/// acknowledged; unreadable files fail the verdict with the reason.
-pub fn acknowledged_completions_kept(spans: &[SpanRecord], dir: &Path) -> Verdict {
-    let check = format!(
-        "every acknowledged completion is in {} and every finished item was acknowledged",
-        dir.join(COORDINATION_LOG_FILE).display()
-    );
-    let files = read_array::<LogEntry>(&dir.join(COORDINATION_LOG_FILE)).and_then(|log| {
-        read_array::<WorkClaim>(&dir.join(WORK_CLAIMS_FILE)).map(|claims| (log, claims))
-    });
-    let (log, claims) = match files {
-        Ok(files) => files,
-        Err(error) => {
-            return Verdict::new(
-                check,
-                false,
-                "readable coordination files",
-                "a file could not be read",
-                vec![error.to_string()],
-            )
-        }
-    };
+/// What the spans acknowledged and the store holds, compared.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Comparison {
+    /// Completions the spans acknowledged.
+    pub acknowledged: usize,
+    /// Entries in the coordination log.
+    pub logged: usize,
+    /// Acknowledged completions the log does not hold, one line each.
+    pub lost: Vec<String>,
+    /// Items completed in `work_claims.json` with no acknowledged completion of that stage.
+    pub unexplained: Vec<String>,
+}
+
+/// Compares the acknowledged completions in `spans` with the files in `dir`.
+pub fn compare(spans: &[SpanRecord], dir: &Path) -> Result<Comparison> {
+    let log: Vec<LogEntry> = read_array(&dir.join(COORDINATION_LOG_FILE))?;
+    let claims: Vec<WorkClaim> = read_array(&dir.join(WORK_CLAIMS_FILE))?;
     let acknowledged = acknowledged(spans);
     let logged: BTreeSet<Completion> = log
         .iter()
@@ -64,47 +60,104 @@ pub fn acknowledged_completions_kept(spans: &[SpanRecord], dir: &Path) -> Verdic
             (key.0, key.1, entry.agent_id.clone())
         })
         .collect();
-    let mut evidence: Vec<String> = acknowledged
+    let lost = acknowledged
         .difference(&logged)
         .map(|(item, stage, agent)| {
-            format!("lost: {agent} was told it completed {item} stage {stage}, but the log has no such entry")
+            format!(
+                "{agent} was told it completed {item} stage {stage}, but the log has no such entry"
+            )
         })
         .collect();
-    let lost = evidence.len();
-    for claim in claims.iter().filter(|c| c.status == STATUS_COMPLETED) {
-        let explained = acknowledged
-            .iter()
-            .any(|(item, stage, _)| *item == claim.work_item_id && *stage == claim.stage);
-        if !explained {
-            evidence.push(format!(
-                "unexplained: {} is completed at stage {} in {WORK_CLAIMS_FILE}, but no \
-                 process was told it completed that stage",
-                claim.work_item_id, claim.stage
-            ));
-        }
-    }
-    let unexplained = evidence.len() - lost;
-    let passed = evidence.is_empty();
-    if passed {
-        evidence.push(format!(
-            "{} acknowledged completions, {} log entries, {} items completed",
-            acknowledged.len(),
-            log.len(),
-            claims
+    let unexplained = claims
+        .iter()
+        .filter(|claim| claim.status == STATUS_COMPLETED)
+        .filter(|claim| {
+            !acknowledged
                 .iter()
-                .filter(|c| c.status == STATUS_COMPLETED)
-                .count()
-        ));
-    }
+                .any(|(item, stage, _)| *item == claim.work_item_id && *stage == claim.stage)
+        })
+        .map(|claim| {
+            format!(
+                "{} is completed at stage {} in {WORK_CLAIMS_FILE}, but no process was told \
+                 it completed that stage",
+                claim.work_item_id, claim.stage
+            )
+        })
+        .collect();
+    Ok(Comparison {
+        acknowledged: acknowledged.len(),
+        logged: log.len(),
+        lost,
+        unexplained,
+    })
+}
+
+fn unreadable(check: String, error: &Error) -> Verdict {
+    Verdict::new(
+        check,
+        false,
+        "readable coordination files",
+        "a file could not be read",
+        vec![error.to_string()],
+    )
+}
+
+/// Every completion a process was told succeeded is in the coordination log (no lost
+/// update), judged from the spans and the files; unreadable files fail it.
+pub fn no_lost_completions(spans: &[SpanRecord], dir: &Path) -> Verdict {
+    let check = format!(
+        "every acknowledged completion is in {}",
+        dir.join(COORDINATION_LOG_FILE).display()
+    );
+    let comparison = match compare(spans, dir) {
+        Ok(comparison) => comparison,
+        Err(error) => return unreadable(check, &error),
+    };
+    let passed = comparison.lost.is_empty();
+    let evidence = if passed {
+        vec![format!(
+            "{} acknowledged completions, {} log entries",
+            comparison.acknowledged, comparison.logged
+        )]
+    } else {
+        comparison.lost.clone()
+    };
     Verdict::new(
         check,
         passed,
-        "0 lost and 0 unexplained completions",
+        "0 acknowledged completions missing",
         format!(
-            "{lost} lost, {unexplained} unexplained of {} acknowledged",
-            acknowledged.len()
+            "{} missing of {} acknowledged",
+            comparison.lost.len(),
+            comparison.acknowledged
         ),
         evidence,
+    )
+}
+
+/// At most `in_flight_max` items are completed in the store without an acknowledged
+/// completion: 0 for a run that ended normally; for a process killed mid-run, the calls it
+/// had in flight (the store committed them, the process died before recording the answer).
+pub fn unexplained_completions_at_most(
+    spans: &[SpanRecord],
+    dir: &Path,
+    in_flight_max: usize,
+) -> Verdict {
+    let check = format!(
+        "every completed item in {} was acknowledged to some process",
+        dir.join(WORK_CLAIMS_FILE).display()
+    );
+    let comparison = match compare(spans, dir) {
+        Ok(comparison) => comparison,
+        Err(error) => return unreadable(check, &error),
+    };
+    let count = comparison.unexplained.len();
+    Verdict::new(
+        check,
+        count <= in_flight_max,
+        format!("at most {in_flight_max} unexplained completions"),
+        format!("{count} unexplained"),
+        comparison.unexplained,
     )
 }
 
@@ -145,12 +198,13 @@ mod tests {
         let log = r#"[{"work_item_id":"w-1","agent_id":"a-1","stage":0}]"#;
         write_store(dir.path(), log, CLAIMS_DONE);
         let spans = [complete_span("w-1", 0, "a-1")];
-        assert!(acknowledged_completions_kept(&spans, dir.path()).passed);
+        assert!(no_lost_completions(&spans, dir.path()).passed);
+        assert!(unexplained_completions_at_most(&spans, dir.path(), 0).passed);
 
         write_store(dir.path(), "[]", CLAIMS_DONE);
-        let verdict = acknowledged_completions_kept(&spans, dir.path());
+        let verdict = no_lost_completions(&spans, dir.path());
         assert!(!verdict.passed);
-        assert_eq!(verdict.observed, "1 lost, 0 unexplained of 1 acknowledged");
+        assert_eq!(verdict.observed, "1 missing of 1 acknowledged");
         assert!(verdict.evidence[0].contains("a-1 was told it completed w-1"));
     }
 
@@ -159,9 +213,10 @@ mod tests {
     fn finds_an_unexplained_completion() {
         let dir = tempfile::tempdir().expect("temp dir");
         write_store(dir.path(), "[]", CLAIMS_DONE);
-        let verdict = acknowledged_completions_kept(&[], dir.path());
+        let verdict = unexplained_completions_at_most(&[], dir.path(), 0);
         assert!(!verdict.passed);
-        assert!(verdict.evidence[0].starts_with("unexplained: w-1"));
+        assert!(verdict.evidence[0].starts_with("w-1 is completed at stage 0"));
+        assert!(unexplained_completions_at_most(&[], dir.path(), 1).passed);
     }
 
     // Proves an unreadable store fails with the reason instead of passing vacuously.
@@ -169,7 +224,7 @@ mod tests {
     fn fails_on_an_unreadable_log() {
         let dir = tempfile::tempdir().expect("temp dir");
         write_store(dir.path(), "{not json", CLAIMS_DONE);
-        let verdict = acknowledged_completions_kept(&[], dir.path());
+        let verdict = no_lost_completions(&[], dir.path());
         assert!(!verdict.passed);
         assert!(verdict.evidence[0].contains(COORDINATION_LOG_FILE));
     }

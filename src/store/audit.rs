@@ -88,6 +88,14 @@ pub fn audit_dir(dir: &Path) -> Vec<Anomaly> {
     let claims: Vec<WorkClaim> = entries(dir, WORK_CLAIMS_FILE, &mut found);
     let agents: Vec<AgentStatus> = entries(dir, AGENT_STATUS_FILE, &mut found);
     let log: Vec<LogEntry> = entries(dir, COORDINATION_LOG_FILE, &mut found);
+    if dir.join(super::journal::JOURNAL_FILE).exists() {
+        found.push(anomaly(
+            super::journal::JOURNAL_FILE,
+            String::new(),
+            "a writer died mid-commit: the files may disagree until the next transaction \
+             finishes the commit",
+        ));
+    }
 
     let registered: BTreeSet<&str> = agents.iter().map(|a| a.agent_id.as_str()).collect();
     let mut entries_by_item: BTreeMap<&str, Vec<(usize, &WorkClaim)>> = BTreeMap::new();

@@ -11,7 +11,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::files::{read_array, sync_dir, write_array, DirLock};
+use super::files::{read_array, stage_array, DirLock};
+use super::journal;
 use super::layout::*;
 use crate::coordination::*;
 use crate::error::{Error, Result};
@@ -162,6 +163,7 @@ impl FileStore {
         change: impl FnOnce(&mut State) -> Result<T>,
     ) -> Result<T> {
         let _lock = DirLock::acquire(&self.dir)?;
+        journal::recover(&self.dir)?;
         let (claims_path, agents_path, log_path) = (
             self.dir.join(WORK_CLAIMS_FILE),
             self.dir.join(AGENT_STATUS_FILE),
@@ -178,18 +180,18 @@ impl FileStore {
             ..State::default()
         };
         let value = change(&mut state)?;
+        let mut staged = Vec::with_capacity(3);
         if state.claims_changed {
-            write_array(&claims_path, &state.claims)?;
+            staged.push(stage_array(&claims_path, &state.claims)?);
         }
         if state.agents_changed {
-            write_array(&agents_path, &state.agents)?;
+            staged.push(stage_array(&agents_path, &state.agents)?);
         }
         if state.log_changed && with_log {
-            write_array(&log_path, &state.log)?;
+            staged.push(stage_array(&log_path, &state.log)?);
         }
-        if state.claims_changed || state.agents_changed || state.log_changed {
-            sync_dir(&self.dir);
-        }
+        // All changed files are installed together, or (after a crash) none or all of them.
+        journal::commit(&self.dir, &staged)?;
         Ok(value)
     }
 

@@ -79,6 +79,11 @@ pub fn read_array<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
     serde_json::from_slice(&bytes).map_err(|error| store_error(path, error))
 }
 
+/// Whether a file name is one `temp_path` makes (a leftover of a writer that died).
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".tmp")
+}
+
 fn temp_path(target: &Path, attempt: u32) -> PathBuf {
     let name = target
         .file_name()
@@ -90,12 +95,35 @@ fn temp_path(target: &Path, attempt: u32) -> PathBuf {
     ))
 }
 
-/// Replaces `path` with `items` as pretty JSON, atomically; the new content is on disk
-/// before the rename, and the rename itself is durable once `sync_dir` has run on the
-/// directory (one call after all of a transaction's writes, not one per file).
-pub fn write_array<T: Serialize>(path: &Path, items: &[T]) -> Result<()> {
+/// A new version of a file, written and fsynced under a temp name beside it, not yet in
+/// place: `install` (or a journal's commit) renames it over the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staged {
+    /// The temp file holding the new content.
+    pub temp: PathBuf,
+    /// The file it replaces.
+    pub target: PathBuf,
+}
+
+impl Staged {
+    /// Renames the temp file over the target (atomic on POSIX).
+    pub fn install(&self) -> Result<()> {
+        std::fs::rename(&self.temp, &self.target).map_err(|error| {
+            let _ = std::fs::remove_file(&self.temp);
+            store_error(&self.target, error)
+        })
+    }
+}
+
+/// Writes `items` as pretty JSON to a fresh temp file beside `path` and fsyncs it.
+pub fn stage_array<T: Serialize>(path: &Path, items: &[T]) -> Result<Staged> {
     let mut json = serde_json::to_vec_pretty(items).map_err(|error| store_error(path, error))?;
     json.push(b'\n');
+    stage_bytes(path, &json)
+}
+
+/// Writes `bytes` to a fresh temp file beside `path` and fsyncs it.
+pub fn stage_bytes(path: &Path, bytes: &[u8]) -> Result<Staged> {
     let (mut file, temp) = (0..TEMP_NAME_ATTEMPTS_MAX)
         .find_map(|attempt| {
             let temp = temp_path(path, attempt);
@@ -103,15 +131,21 @@ pub fn write_array<T: Serialize>(path: &Path, items: &[T]) -> Result<()> {
             opened.ok().map(|file| (file, temp))
         })
         .ok_or_else(|| store_error(path, "no free name for a temp file"))?;
-    let written = file
-        .write_all(&json)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| std::fs::rename(&temp, path));
-    if let Err(error) = written {
+    if let Err(error) = file.write_all(bytes).and_then(|()| file.sync_all()) {
         let _ = std::fs::remove_file(&temp);
         return Err(store_error(path, error));
     }
-    Ok(())
+    Ok(Staged {
+        temp,
+        target: path.to_path_buf(),
+    })
+}
+
+/// Replaces `path` with `items` as pretty JSON, atomically; the new content is on disk
+/// before the rename, and the rename itself is durable once `sync_dir` has run on the
+/// directory. (Several files changed together go through `journal::commit` instead.)
+pub fn write_array<T: Serialize>(path: &Path, items: &[T]) -> Result<()> {
+    stage_array(path, items)?.install()
 }
 
 /// Makes the renames done in `dir` durable. A failure to sync a directory (unsupported on

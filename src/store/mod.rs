@@ -10,6 +10,8 @@ pub mod audit;
 pub mod coordinator;
 /// The directory lock (an OS lock, never stale) and atomic, fsynced file replacement.
 pub mod files;
+/// All-or-nothing replacement of several files through a redo journal.
+pub mod journal;
 /// The three files' entries as serde types, and the status values.
 pub mod layout;
 

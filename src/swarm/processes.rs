@@ -19,7 +19,7 @@ use opentelemetry::KeyValue;
 use super::{submit_items, Mode, SwarmConfig};
 use crate::coordination::Coordinator;
 use crate::error::{Error, Result};
-use crate::evidence::Evidence;
+use crate::evidence::{Evidence, Verdict};
 use crate::ingest::{self, IngestReport, Ingested};
 use crate::store::FileStore;
 use crate::telemetry::{AgentRecorder, Capture, TimeBase};
@@ -81,6 +81,55 @@ pub struct SplitRun {
     pub workers: Vec<WorkerExit>,
     /// From the first submission to the last worker's exit.
     pub wall: Duration,
+}
+
+impl SplitRun {
+    /// Every worker exited with status 0.
+    pub fn workers_succeeded(&self) -> Verdict {
+        let failed: Vec<String> = self
+            .workers
+            .iter()
+            .filter(|worker| !worker.succeeded())
+            .map(|worker| {
+                let how = match &worker.status {
+                    Ok(status) => status.to_string(),
+                    Err(reason) => reason.clone(),
+                };
+                format!(
+                    "worker {} (pid {}): {how}; its output is in {}",
+                    worker.index,
+                    worker.pid,
+                    worker.log_path.display()
+                )
+            })
+            .collect();
+        Verdict::new(
+            "every worker process exited cleanly",
+            failed.is_empty(),
+            format!("{} workers with status 0", self.workers.len()),
+            format!("{} failed", failed.len()),
+            failed,
+        )
+    }
+
+    /// Every line of every span file was a span.
+    pub fn span_files_whole(&self) -> Verdict {
+        let mut evidence = Vec::new();
+        for worker in &self.workers {
+            for (line, reason) in &worker.ingest.skipped {
+                let path = worker.spans_path.display();
+                evidence.push(format!("{path}:{line}: {reason}"));
+            }
+        }
+        let skipped: usize = self.workers.iter().map(|w| w.ingest.skipped_total).sum();
+        Verdict::new(
+            "every worker's span file reads back whole",
+            skipped == 0,
+            "0 fragments skipped",
+            format!("{skipped} fragments skipped"),
+            evidence,
+        )
+    }
 }
 
 impl SplitPlan {

@@ -13,6 +13,8 @@ mod steps;
 mod bench;
 mod cli;
 mod library;
+// Many OS processes on one file store, and a worker killed with SIGKILL mid-run.
+mod processes;
 mod properties;
 mod runner;
 mod snapshots;
