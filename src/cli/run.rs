@@ -13,7 +13,7 @@ use swarmspec::coordination::Coordinator;
 use swarmspec::evidence::{self, Evidence, SpanFilter};
 use swarmspec::store::FileStore;
 use swarmspec::swarm::{Contention, Mode, Swarm, SwarmConfig};
-use swarmspec::telemetry::{Capture, OpKind, TimeBase};
+use swarmspec::telemetry::{Capture, CaptureLevel, OpKind, TimeBase};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ModeArg {
@@ -60,6 +60,11 @@ pub struct RunArgs {
     /// in DIR, Scrum-at-Scale layout; created if missing, kept after the run).
     #[arg(long, default_value = "memory", value_parser = parse_store)]
     store: StoreArg,
+    /// Also send every span to this OTLP/HTTP collector (base URL, e.g.
+    /// http://127.0.0.1:4318; spans go to /v1/traces). The checks still read the run's own
+    /// capture; spans the collector did not get are reported as a warning.
+    #[arg(long, value_name = "ENDPOINT", env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    otlp: Option<String>,
 }
 
 /// Where coordination state lives.
@@ -145,7 +150,13 @@ fn check_determinism(config: &SwarmConfig, first: &Evidence) -> anyhow::Result<(
 /// Runs the swarm, prints the figures measured from the capture, and fails on conflicts.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = config_from(&args).context("invalid options for `swarmspec run`")?;
-    let capture = Arc::new(Capture::new(config.seed));
+    let otlp = super::export::target(args.otlp.as_deref())?;
+    let (export, exports) = super::export::start(otlp.as_ref())?;
+    let capture = Arc::new(Capture::with_exports(
+        config.seed,
+        CaptureLevel::default(),
+        exports,
+    ));
     let mut swarm = Swarm::new(config.clone());
     if let StoreArg::File(dir) = &args.store {
         let (dir, lease_ns) = (dir.clone(), config.lease_duration.as_nanos() as u64);
@@ -166,6 +177,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     .with_context(|| format!("the swarm run failed (seed {})", config.seed))?;
     let wall = started.elapsed();
     let evidence = Evidence::from_capture(&capture).context("reading the capture")?;
+    if let Some(export) = &export {
+        super::export::print(&export.finish(&capture));
+    }
     if args.check_determinism {
         check_determinism(&config, &evidence)?;
     }
