@@ -16,11 +16,13 @@
 pub mod client;
 /// A loopback OTLP/HTTP receiver that decodes what it is sent (for tests and specs).
 pub mod receiver;
+/// `ExportReport`: what became of the spans handed to an export.
+pub mod report;
 
 pub use client::StdHttpClient;
 pub use receiver::Receiver;
+pub use report::ExportReport;
 
-use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -80,7 +82,7 @@ pub fn traces_url(endpoint: &str) -> Result<String> {
     };
     let uri: http::Uri = url
         .parse()
-        .map_err(|e| invalid(format!("not a URL: {e}")))?;
+        .map_err(|e| invalid(format!("not a URL ({e}): expected http://HOST:PORT")))?;
     match uri.scheme_str() {
         Some("http") => {}
         Some("https") => {
@@ -246,57 +248,6 @@ fn report(state: &TargetState, tally: &Tally, flush_error: Option<String>) -> Ex
     }
 }
 
-/// What became of the spans handed to an export.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExportReport {
-    /// Where they were posted.
-    pub traces_url: String,
-    /// Spans the export was handed.
-    pub spans_ended: u64,
-    /// Spans the collector accepted.
-    pub spans_sent: u64,
-    /// Spans in batches that failed, or that were not attempted once the collector was down.
-    pub spans_failed: u64,
-    /// Neither sent nor failed: dropped because the queue was full, or still in flight when
-    /// the flush gave up (`flush_error` says which).
-    pub spans_unaccounted: u64,
-    /// The failure that marked the collector down, if one did.
-    pub collector_error: Option<String>,
-    /// Why the final flush did not complete, if it did not.
-    pub flush_error: Option<String>,
-}
-
-impl ExportReport {
-    /// Whether every span handed to the export reached the collector.
-    pub fn is_complete(&self) -> bool {
-        self.spans_sent == self.spans_ended && self.flush_error.is_none()
-    }
-}
-
-impl fmt::Display for ExportReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "OTLP export to {}: {} of {} spans sent",
-            self.traces_url, self.spans_sent, self.spans_ended
-        )?;
-        if self.spans_failed > 0 || self.spans_unaccounted > 0 {
-            write!(
-                f,
-                " ({} failed, {} dropped or unconfirmed)",
-                self.spans_failed, self.spans_unaccounted
-            )?;
-        }
-        if let Some(error) = &self.collector_error {
-            write!(f, "; gave up on the collector after: {error}")?;
-        }
-        if let Some(error) = &self.flush_error {
-            write!(f, "; final flush: {error}")?;
-        }
-        Ok(())
-    }
-}
-
 /// The OTLP exporter, counting each batch's fate and refusing batches once the target is down.
 #[derive(Debug)]
 struct Tracked {
@@ -402,7 +353,8 @@ mod tests {
         assert!(url("https://collector:4318")
             .unwrap_err()
             .contains("no TLS"));
-        assert!(url("collector:4318").unwrap_err().contains("http://"));
+        let bare = url("collector:4318").unwrap_err();
+        assert!(bare.contains("http://"), "{bare}");
         assert!(url("http://").is_err());
     }
 }
