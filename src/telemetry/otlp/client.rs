@@ -2,9 +2,10 @@
 //!
 //! The exporter runs on the batch span processor's own thread, outside any tokio runtime,
 //! so a blocking client is the natural fit. A hand-written one keeps reqwest, hyper and a
-//! TLS stack out of the build (about seventy crates), and lets every step carry a deadline:
-//! the SDK puts no timeout around an export on that thread, so a collector that accepts
-//! a connection and never answers must be cut off here. Only `http://` is supported: the
+//! TLS stack out of the build (about seventy crates), and lets connect, send and receive
+//! carry one deadline (name resolution keeps the system resolver's own): the SDK puts no
+//! timeout around an export on that thread, so a collector that accepts a connection and
+//! never answers must be cut off here. Only `http://` is supported: the
 //! collector is expected on loopback or a sidecar.
 
 use std::io::{ErrorKind, Read, Write};
