@@ -5,9 +5,11 @@ use swarmspec::telemetry::otlp::{ExportReport, OtlpConfig, OtlpExport, OtlpTarge
 use swarmspec::telemetry::BoxedProcessor;
 
 /// The collector named by `--otlp` (or `OTEL_EXPORTER_OTLP_ENDPOINT`), checked before any
-/// run starts so a typo fails at once rather than after a long run.
+/// run starts so a typo fails at once rather than after a long run. An empty value means no
+/// export, as OpenTelemetry treats an empty variable as unset.
 pub fn target(endpoint: Option<&str>) -> anyhow::Result<Option<OtlpTarget>> {
     endpoint
+        .filter(|endpoint| !endpoint.trim().is_empty())
         .map(|endpoint| {
             OtlpTarget::new(OtlpConfig::new(endpoint))
                 .context("--otlp (or OTEL_EXPORTER_OTLP_ENDPOINT) is not a usable collector URL")

@@ -213,7 +213,8 @@ fn cli_run_exports_to_the_named_collector() {
 }
 
 // Proves an unreachable collector is a warning on stderr, while the run's checks decide the
-// exit code as before; and that a URL this build cannot use is refused before the run.
+// exit code as before; that an empty variable means no export; and that a URL this build
+// cannot use is refused before the run.
 #[test]
 fn cli_run_warns_about_an_unreachable_collector() {
     let endpoint = receiver::unused_endpoint().expect("a free port");
@@ -223,6 +224,13 @@ fn cli_run_warns_about_an_unreachable_collector() {
     assert!(
         stderr.contains("warning: OTLP export") && stderr.contains("0 of"),
         "{stderr}"
+    );
+
+    let output = swarmspec(SMALL_RUN, Some(("OTEL_EXPORTER_OTLP_ENDPOINT", "")));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && !stdout.contains("OTLP"),
+        "{stdout}"
     );
 
     let output = swarmspec(
