@@ -29,6 +29,9 @@ pub enum Error {
     /// Spans could not be read back from the in-memory exporter.
     #[error("could not read captured spans: {0}")]
     Capture(String),
+    /// The span exports (an OTLP collector, a span file) could not be flushed.
+    #[error("could not flush the span exports: {0}")]
+    Flush(String),
     /// A deployment was configured with values that cannot run (no instances, a canary whose
     /// steps do not reach 100 %, an unknown environment, …).
     #[error("invalid deployment: {0}")]
@@ -117,6 +120,14 @@ pub enum Error {
         /// 1-based line the reader had reached.
         line: usize,
         /// What went wrong.
+        problem: String,
+    },
+    /// Spans could not be exported to an OTLP collector, or its endpoint is unusable.
+    #[error("OTLP export to {endpoint}: {problem}")]
+    Export {
+        /// The collector URL as given.
+        endpoint: String,
+        /// What is wrong.
         problem: String,
     },
     /// A benchmark step could not run or its child process gave no usable figures.

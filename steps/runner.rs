@@ -15,7 +15,8 @@ use cucumber::{World as _, WriterExt as _};
 use swarmspec::claims::metrics;
 use swarmspec::report::{series, ScenarioResult, ScenarioStatus};
 
-use super::world::{SwarmWorld, SEED_OVERRIDE};
+use super::world::{SwarmWorld, OTLP_TARGET, SEED_OVERRIDE};
+use swarmspec::telemetry::otlp::OtlpTarget;
 
 /// How to run a suite.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +36,8 @@ pub struct SuiteOptions {
     pub quiet: bool,
     /// Counts finished scenarios, live.
     pub finished_scenarios: Option<Arc<AtomicU64>>,
+    /// A collector every scenario's spans are also exported to.
+    pub otlp: Option<OtlpTarget>,
 }
 
 /// What a suite run produced.
@@ -154,6 +157,7 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
         eprintln!("{problem}");
     }
     *lock(&SEED_OVERRIDE) = options.seed;
+    *lock(&OTLP_TARGET) = options.otlp.clone();
     // Paths in steps are relative to the features' directory (or a single feature's).
     let features_root = if options.features_dir.is_file() {
         options.features_dir.parent().map(Path::to_path_buf)
@@ -202,6 +206,7 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
         )
         .await;
     *lock(&SEED_OVERRIDE) = None;
+    *lock(&OTLP_TARGET) = None;
 
     let scenarios = lock(&results).clone();
     if !options.quiet {

@@ -1,8 +1,10 @@
 //! Generic evidence steps: a spec writer can assert on any span or histogram with these,
 //! without writing Rust. Each prints the observed value beside the expected one.
 
-use cucumber::then;
+use anyhow::Context as _;
+use cucumber::{given, then};
 use swarmspec::evidence::{self, Comparison, SpanFilter};
+use swarmspec::telemetry::otlp::{receiver, OtlpConfig, OtlpTarget, Receiver};
 use swarmspec::telemetry::OpKind;
 
 use super::SwarmWorld;
@@ -116,5 +118,46 @@ fn mean(world: &mut SwarmWorld, name: String, bound_ms: f64) -> anyhow::Result<(
 fn throughput(world: &mut SwarmWorld, name: String, floor: f64) -> anyhow::Result<()> {
     let op = op_kind(&name)?;
     let verdict = evidence::latency::throughput_at_least(world.evidence()?, op, floor);
+    world.judge(verdict)
+}
+
+/// Spans also go over OTLP/HTTP to a receiver started on loopback for this scenario.
+#[given("spans are also exported over OTLP to a local receiver")]
+fn export_to_receiver(world: &mut SwarmWorld) -> anyhow::Result<()> {
+    let receiver = Receiver::start()?;
+    world.otlp = Some(OtlpTarget::new(OtlpConfig::new(receiver.endpoint()))?);
+    world.receiver = Some(receiver);
+    Ok(())
+}
+
+/// Spans also go over OTLP/HTTP to a loopback port where nothing listens.
+#[given("spans are also exported over OTLP to an endpoint where nothing listens")]
+fn export_to_nowhere(world: &mut SwarmWorld) -> anyhow::Result<()> {
+    let endpoint = receiver::unused_endpoint()?;
+    world.otlp = Some(OtlpTarget::new(OtlpConfig::new(endpoint))?);
+    Ok(())
+}
+
+/// The receiver holds exactly the spans the capture holds: same ids, names, times,
+/// status and attributes, each once.
+#[then("the receiver got every span the capture holds")]
+fn receiver_got_every_span(world: &mut SwarmWorld) -> anyhow::Result<()> {
+    let received = world
+        .receiver
+        .as_ref()
+        .context("no receiver: add `Given spans are also exported over OTLP to a local receiver`")?
+        .spans();
+    let verdict = evidence::export::received_every_span(&world.evidence()?.spans, &received);
+    world.judge(verdict)
+}
+
+/// The export sent nothing, counted every span as not sent, and gave the reason.
+#[then("the OTLP export reports that no span was sent, and why")]
+fn export_failure_reported(world: &mut SwarmWorld) -> anyhow::Result<()> {
+    let report = world
+        .export
+        .as_ref()
+        .context("no OTLP export ran: add a `Given spans are also exported over OTLP …` step")?;
+    let verdict = evidence::export::failure_reported(report);
     world.judge(verdict)
 }

@@ -9,7 +9,8 @@ use swarmspec::claims::metrics::Observed;
 use swarmspec::deployment::DeploymentPlan;
 use swarmspec::evidence::{Evidence, Verdict};
 use swarmspec::swarm::{memory, RunOutcome, Swarm, SwarmConfig};
-use swarmspec::telemetry::Capture;
+use swarmspec::telemetry::otlp::{ExportReport, OtlpTarget, Receiver};
+use swarmspec::telemetry::{Capture, CaptureLevel};
 
 /// The scenario's swarm, its evidence and its verdicts.
 #[derive(Debug, World)]
@@ -35,11 +36,20 @@ pub struct SwarmWorld {
     pub ingest: Option<swarmspec::ingest::IngestReport>,
     /// A swarm split across OS processes on a file store (processes steps only).
     pub split: super::processes::SplitState,
+    /// The collector this scenario's spans also go to (else `OTLP_TARGET`'s, if set).
+    pub otlp: Option<OtlpTarget>,
+    /// The loopback OTLP receiver a scenario started.
+    pub receiver: Option<Receiver>,
+    /// What became of the last run's exported spans.
+    pub export: Option<ExportReport>,
 }
 
 /// A seed that replaces every scenario's own (set by `swarmspec verify --seed`). One verify
 /// runs at a time per process, so a process-wide setting is enough.
 pub static SEED_OVERRIDE: Mutex<Option<u64>> = Mutex::new(None);
+
+/// The collector every scenario's spans also go to (set by `swarmspec verify --otlp`).
+pub static OTLP_TARGET: Mutex<Option<OtlpTarget>> = Mutex::new(None);
 
 fn seed_override() -> Option<u64> {
     *SEED_OVERRIDE
@@ -60,6 +70,9 @@ impl SwarmWorld {
             compliance: Default::default(),
             ingest: None,
             split: Default::default(),
+            otlp: None,
+            receiver: None,
+            export: None,
         }
     }
 
@@ -73,7 +86,24 @@ impl SwarmWorld {
             self.evidence = Some(evidence);
             return Ok(());
         }
-        let capture = Arc::new(Capture::new(self.config.seed));
+        let target = self.otlp.clone().or_else(|| {
+            OTLP_TARGET
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone()
+        });
+        let (export, exports) = match &target {
+            Some(target) => {
+                let (export, processor) = target.start()?;
+                (Some(export), vec![processor])
+            }
+            None => (None, Vec::new()),
+        };
+        let capture = Arc::new(Capture::with_exports(
+            self.config.seed,
+            CaptureLevel::default(),
+            exports,
+        ));
         let peak_reset = memory::reset_peak();
         let before = memory::read();
         let outcome = Swarm::new(self.config.clone())
@@ -87,6 +117,13 @@ impl SwarmWorld {
         }
         self.evidence = Some(Evidence::from_capture(&capture)?);
         self.outcome = Some(outcome);
+        // A lost export is the collector's loss, not the scenario's: warn, keep the verdicts
+        // (unless the scenario chose the collector, when its own steps judge the export).
+        self.export = export.map(|export| export.finish(&capture));
+        let warn = self.otlp.is_none();
+        if let Some(report) = self.export.as_ref().filter(|r| warn && !r.is_complete()) {
+            eprintln!("warning (seed {}): {report}", self.config.seed);
+        }
         Ok(())
     }
 

@@ -4,6 +4,7 @@ mod bench;
 mod compliance_cmd;
 mod docs;
 mod embedded;
+mod export;
 mod progress;
 mod run;
 mod run_split;

@@ -81,6 +81,11 @@ pub struct RunArgs {
     /// until the store shows every item finished (how `--processes` starts its workers).
     #[arg(long)]
     attach: bool,
+    /// Also send every span to this OTLP/HTTP collector (base URL, e.g.
+    /// http://127.0.0.1:4318; spans go to /v1/traces). The checks still read the run's own
+    /// capture; spans the collector did not get are reported as a warning.
+    #[arg(long, value_name = "ENDPOINT", env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    otlp: Option<String>,
 }
 
 /// Where coordination state lives.
@@ -165,17 +170,22 @@ fn check_determinism(config: &SwarmConfig, first: &Evidence) -> anyhow::Result<(
     }
 }
 
-/// The capture of a run: every span kept, and also written to `--spans-out` if given.
-fn capture_for(args: &RunArgs, seed: u64) -> anyhow::Result<Arc<Capture>> {
-    let mut exports: Vec<BoxedProcessor> = Vec::new();
-    if let Some(path) = &args.spans_out {
-        exports.push(Box::new(SpanFile::create(path)?));
+/// The capture of a run: every span kept, also handed to `exports` (the OTLP collector's)
+/// and written to `--spans-out` if given.
+fn capture_for(
+    args: &RunArgs,
+    seed: u64,
+    mut exports: Vec<BoxedProcessor>,
+) -> anyhow::Result<(Arc<Capture>, Option<SpanFile>)> {
+    let span_file = match &args.spans_out {
+        Some(path) => Some(SpanFile::create(path)?),
+        None => None,
+    };
+    if let Some(file) = &span_file {
+        exports.push(Box::new(file.clone()));
     }
-    Ok(Arc::new(Capture::with_exports(
-        seed,
-        CaptureLevel::Spans,
-        exports,
-    )))
+    let capture = Capture::with_exports(seed, CaptureLevel::Spans, exports);
+    Ok((Arc::new(capture), span_file))
 }
 
 /// Runs the swarm, prints the figures measured from the capture, and fails on conflicts.
@@ -199,7 +209,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             return super::run_split::run_split(config, dir, args.processes);
         }
     }
-    let capture = capture_for(&args, config.seed)?;
+    let otlp = super::export::target(args.otlp.as_deref())?;
+    let (export, exports) = super::export::start(otlp.as_ref())?;
+    let (capture, span_file) = capture_for(&args, config.seed, exports)?;
     let mut swarm = Swarm::new(config.clone());
     if let Some(dir) = &store_dir {
         let (dir, lease_ns) = (dir.clone(), config.lease_duration.as_nanos() as u64);
@@ -225,9 +237,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     .with_context(|| format!("the swarm run failed (seed {})", config.seed))?;
     let wall = started.elapsed();
-    capture
-        .flush()
-        .context("writing the spans to --spans-out")?;
+    if let Some(file) = &span_file {
+        file.finish().context("writing the spans to --spans-out")?;
+    }
+    if let Some(export) = &export {
+        super::export::print(&export.finish(&capture));
+    }
     if args.attach {
         // A worker's evidence is judged by whoever merges all workers' span files.
         println!(

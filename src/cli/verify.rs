@@ -51,6 +51,10 @@ pub struct VerifyArgs {
     /// Also fail when a claim is UNVERIFIED.
     #[arg(long)]
     strict: bool,
+    /// Also send every scenario's spans to this OTLP/HTTP collector (base URL, e.g.
+    /// http://127.0.0.1:4318). Verdicts still come from each scenario's own capture.
+    #[arg(long, value_name = "ENDPOINT", env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    otlp: Option<String>,
 }
 
 /// A sortable, unique run id: UTC time to the second, then the process id.
@@ -155,6 +159,7 @@ fn print_summary(report: &RunReport, out: &Path) {
 /// Runs the nightly verification.
 pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let (ledger, ledger_name) = load_ledger(&args.ledger)?;
+    let otlp = super::export::target(args.otlp.as_deref())?;
     let features = if embedded::use_embedded(&args.features, "features") {
         embedded::extract_features()?
     } else if args.features.is_dir() {
@@ -200,6 +205,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 seed: *seed,
                 quiet: true,
                 finished_scenarios: Some(Arc::clone(&finished)),
+                otlp: otlp.clone(),
             };
             let one = futures::executor::block_on(run_suite(&options))?;
             suite.passed = (suite.scenarios.is_empty() || suite.passed) && one.passed;
@@ -210,6 +216,9 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
     for problem in &suite.problems {
         eprintln!("{problem}");
+    }
+    if let Some(otlp) = &otlp {
+        super::export::print(&otlp.totals());
     }
     if suite.parse_errors > 0 {
         eprintln!(

@@ -9,6 +9,8 @@
 pub mod compact;
 /// HDR latency histograms per operation kind, and the batch buffer agents record into.
 pub mod latency;
+/// OTLP/HTTP export of a capture's spans to a collector, and a loopback receiver for tests.
+pub mod otlp;
 /// Owned, exporter-independent span records that evidence checks read.
 pub mod record;
 /// The per-agent span and latency writer used by the swarm.
@@ -123,6 +125,14 @@ impl Capture {
     pub fn with_exports(seed: u64, level: CaptureLevel, exports: Vec<BoxedProcessor>) -> Self {
         let mut builder =
             SdkTracerProvider::builder().with_id_generator(seeded_ids::SeededIds::new(seed));
+        if !exports.is_empty() {
+            // A collector files spans by service; without this they land as "unknown_service".
+            builder = builder.with_resource(
+                opentelemetry_sdk::Resource::builder()
+                    .with_service_name("swarmspec")
+                    .build(),
+            );
+        }
         for export in exports {
             builder = builder.with_span_processor(Forward(export));
         }
@@ -160,7 +170,7 @@ impl Capture {
     pub fn flush(&self) -> Result<()> {
         self.provider
             .force_flush()
-            .map_err(|error| Error::Capture(error.to_string()))
+            .map_err(|error| Error::Flush(error.to_string()))
     }
 
     /// What this capture keeps.
@@ -217,9 +227,9 @@ impl Capture {
     /// Every span finished so far, in the order the spans ended (none at
     /// `CaptureLevel::Histograms`).
     pub fn spans(&self) -> Result<Vec<SpanRecord>> {
-        self.provider
-            .force_flush()
-            .map_err(|error| Error::Capture(error.to_string()))?;
+        // No provider-wide flush here: both stores keep each span as it ends, and a flush
+        // would also wait on the exports, whose failures (a collector down) must never cost
+        // the run its evidence. `flush` is the call that reaches the exports.
         match &self.sink {
             SpanSink::None => Ok(Vec::new()),
             SpanSink::Compact(store) => store.records(),

@@ -11,8 +11,8 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opentelemetry::Context;
@@ -30,10 +30,12 @@ struct Sink {
     failure: Option<String>,
 }
 
-/// A span processor writing each finished span as a JSON line.
-#[derive(Debug)]
+/// A span processor writing each finished span as a JSON line. Clones share the file, so
+/// the caller can keep one to `finish` after handing another to the capture.
+#[derive(Debug, Clone)]
 pub struct SpanFile {
-    sink: Mutex<Sink>,
+    sink: Arc<Mutex<Sink>>,
+    path: PathBuf,
 }
 
 impl SpanFile {
@@ -44,10 +46,19 @@ impl SpanFile {
             problem: format!("cannot create the span file: {error}"),
         })?;
         Ok(Self {
-            sink: Mutex::new(Sink {
+            sink: Arc::new(Mutex::new(Sink {
                 out: BufWriter::new(file),
                 failure: None,
-            }),
+            })),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Flushes the file and reports the first write that failed, if one did.
+    pub fn finish(&self) -> Result<()> {
+        self.force_flush().map_err(|error| Error::Store {
+            path: self.path.clone(),
+            problem: error.to_string(),
         })
     }
 

@@ -12,6 +12,8 @@ mod steps;
 // `swarmspec bench --quick`: runs and writes every section (not timed).
 mod bench;
 mod cli;
+// `--otlp`: spans sent to a loopback receiver, a refused port, a collector that never answers.
+mod export;
 mod library;
 // Many OS processes on one file store, and a worker killed with SIGKILL mid-run.
 mod processes;
