@@ -4,7 +4,7 @@ Feature: Real systems: a file store shared by many OS processes
   attached to the same store directory); every worker streams its spans to a span file, and
   the checks read those files and the store's own files, never a process's own summary.
 
-  @serial
+  @serial @claim-file-store
   Scenario: Eight processes of 50 agents share one file store without a double hold
     Given a swarm of 400 developer agents
     And 64 work items

@@ -113,8 +113,16 @@ fn baseline_claims(baseline: &str, history_path: &Path) -> anyhow::Result<Vec<Cl
 
 fn print_summary(report: &RunReport, out: &Path) {
     println!();
+    // The id column is as wide as the longest id, so the columns stay aligned.
+    let id_width = report
+        .claims
+        .iter()
+        .map(|claim| claim.id.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("claim".len());
     println!(
-        "{:<26} {:<11} {:>18} {:>16}  statement",
+        "{:<id_width$} {:<11} {:>18} {:>16}  statement",
         "claim", "status", "observed", "expected"
     );
     for claim in &report.claims {
@@ -122,7 +130,7 @@ fn print_summary(report: &RunReport, out: &Path) {
             format!("{} {}", swarmspec::claims::format_value(v), claim.unit)
         });
         println!(
-            "{:<26} {:<11} {:>18} {:>16}  {}",
+            "{:<id_width$} {:<11} {:>18} {:>16}  {}",
             claim.id,
             claim.status.as_str(),
             observed,
