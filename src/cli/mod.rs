@@ -14,6 +14,7 @@ mod verify;
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 /// Turns claims about multi-agent swarms into evidence.
@@ -61,6 +62,10 @@ enum Command {
 struct AuditStoreArgs {
     /// The directory holding the coordination files.
     dir: std::path::PathBuf,
+    /// A span log or OTLP JSON file the same system wrote: every claim whose
+    /// `telemetry.trace_id` is set must have a span of that trace in it.
+    #[arg(long, value_name = "FILE")]
+    spans: Option<std::path::PathBuf>,
 }
 
 /// Prints every anomaly; fails if there is one.
@@ -68,7 +73,16 @@ fn audit_store(args: AuditStoreArgs) -> anyhow::Result<ExitCode> {
     if !args.dir.is_dir() {
         anyhow::bail!("{} is not a directory", args.dir.display());
     }
-    let verdict = swarmspec::store::audit::no_anomalies(&args.dir);
+    let spans = match &args.spans {
+        Some(path) => {
+            let read = swarmspec::ingest::read_path(path)
+                .with_context(|| format!("reading the span file {}", path.display()))?;
+            println!("{}: {}", path.display(), read.report);
+            Some(read.spans)
+        }
+        None => None,
+    };
+    let verdict = swarmspec::store::audit::no_anomalies_with_spans(&args.dir, spans.as_deref());
     println!("{verdict}");
     Ok(if verdict.passed {
         ExitCode::SUCCESS

@@ -14,6 +14,8 @@ use serde_json::Value;
 
 use super::layout::*;
 use crate::evidence::Verdict;
+use crate::ingest::fields::id_from_text;
+use crate::telemetry::SpanRecord;
 
 /// One thing wrong with the directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -168,9 +170,42 @@ pub fn audit_dir(dir: &Path) -> Vec<Anomaly> {
     found
 }
 
+/// Claims whose recorded trace id (`telemetry.trace_id`) names no span in `spans`: the
+/// tool said it traced the operation, but the span log has no trace of it. Claims with no
+/// trace id are not judged (nothing was said).
+pub fn untraced_claims(dir: &Path, spans: &[SpanRecord]) -> Vec<Anomaly> {
+    let mut found = Vec::new();
+    let claims: Vec<WorkClaim> = entries(dir, WORK_CLAIMS_FILE, &mut found);
+    let traces: BTreeSet<u128> = spans.iter().map(|span| span.trace_id).collect();
+    for (index, claim) in claims.iter().enumerate() {
+        let text = claim.telemetry.trace_id.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let traced = id_from_text(text).is_some_and(|id| traces.contains(&id));
+        if !traced {
+            found.push(anomaly(
+                WORK_CLAIMS_FILE,
+                format!("[{index}] {}", claim.work_item_id),
+                format!("its trace id {text} has no span in the span log"),
+            ));
+        }
+    }
+    found
+}
+
 /// The directory has no anomaly.
 pub fn no_anomalies(dir: &Path) -> Verdict {
-    let found = audit_dir(dir);
+    no_anomalies_with_spans(dir, None)
+}
+
+/// The directory has no anomaly and, when `spans` are given, every claim's trace id names
+/// one of their traces.
+pub fn no_anomalies_with_spans(dir: &Path, spans: Option<&[SpanRecord]>) -> Verdict {
+    let mut found = audit_dir(dir);
+    if let Some(spans) = spans {
+        found.extend(untraced_claims(dir, spans));
+    }
     Verdict::new(
         format!("the coordination files in {} agree", dir.display()),
         found.is_empty(),
@@ -226,5 +261,31 @@ mod tests {
             "{all}"
         );
         assert_eq!(text.len(), 5, "{all}");
+    }
+
+    // Proves a claim whose trace id is missing from the span log is reported, and one whose
+    // trace is present, or that names no trace, is not.
+    #[test]
+    fn reports_claims_without_their_trace() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let claims = r#"[
+            {"work_item_id":"w-1","status":"active","telemetry":{"trace_id":"0af7651916cd43dd8448eb211c80319c"}},
+            {"work_item_id":"w-2","status":"active","telemetry":{"trace_id":"00000000000000000000000000000abc"}},
+            {"work_item_id":"w-3","status":"pending"}
+        ]"#;
+        write(dir.path(), WORK_CLAIMS_FILE, claims);
+        let span = SpanRecord {
+            trace_id: 0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c,
+            span_id: 1,
+            parent_span_id: None,
+            name: "work.claim".into(),
+            start_unix_ns: 0,
+            end_unix_ns: 1,
+            status: crate::telemetry::SpanStatus::Unset,
+            attributes: Vec::new(),
+        };
+        let found = untraced_claims(dir.path(), &[span]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].entry, "[1] w-2");
     }
 }
