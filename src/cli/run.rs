@@ -56,8 +56,10 @@ pub struct RunArgs {
     /// error naming the first event where the runs diverge.
     #[arg(long)]
     check_determinism: bool,
-    /// The coordinator under test: `memory` (the reference engine) or `file:DIR` (JSON files
-    /// in DIR, Scrum-at-Scale layout; created if missing, kept after the run).
+    /// The coordinator under test: `memory` (the reference engine), `file:DIR` (JSON files
+    /// in DIR, Scrum-at-Scale layout; created if missing, kept after the run), or
+    /// `command:CONFIG` (another coordinator driven through its command line, as the TOML
+    /// CONFIG says; judged by the history checker).
     #[arg(long, default_value = "memory", value_parser = parse_store)]
     store: StoreArg,
 }
@@ -67,13 +69,19 @@ pub struct RunArgs {
 enum StoreArg {
     Memory,
     File(PathBuf),
+    Command(PathBuf),
 }
 
 fn parse_store(text: &str) -> Result<StoreArg, String> {
     match text.split_once(':') {
         _ if text == "memory" => Ok(StoreArg::Memory),
         Some(("file", dir)) if !dir.is_empty() => Ok(StoreArg::File(PathBuf::from(dir))),
-        _ => Err(format!("'{text}' is neither `memory` nor `file:DIR`")),
+        Some(("command", config)) if !config.is_empty() => {
+            Ok(StoreArg::Command(PathBuf::from(config)))
+        }
+        _ => Err(format!(
+            "'{text}' is neither `memory`, `file:DIR` nor `command:CONFIG`"
+        )),
     }
 }
 
@@ -144,6 +152,9 @@ fn check_determinism(config: &SwarmConfig, first: &Evidence) -> anyhow::Result<(
 
 /// Runs the swarm, prints the figures measured from the capture, and fails on conflicts.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    if let StoreArg::Command(config) = &args.store {
+        return super::command_store::run(config, args.agents, args.items, args.seed);
+    }
     let config = config_from(&args).context("invalid options for `swarmspec run`")?;
     let capture = Arc::new(Capture::new(config.seed));
     let mut swarm = Swarm::new(config.clone());
