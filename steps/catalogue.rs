@@ -16,6 +16,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("deployment", include_str!("deployment.rs")),
     ("compliance", include_str!("compliance.rs")),
     ("ingestion", include_str!("ingestion.rs")),
+    ("real_systems", include_str!("real_systems.rs")),
 ];
 
 /// The shipped features, where examples come from.

@@ -14,6 +14,8 @@ pub mod compliance;
 mod telemetry;
 // Spans a real system wrote, loaded as evidence; checks about the span file itself.
 pub mod ingestion;
+// Real coordinators driven through their command line, judged by the history checker.
+mod real_systems;
 // Fault injection (slow agents, partitions, skewed clocks, errors) and its invariants.
 mod resilience;
 // The step catalogue, read from the step sources (for `swarmspec steps` and suggestions).

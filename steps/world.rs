@@ -33,6 +33,8 @@ pub struct SwarmWorld {
     pub compliance: super::compliance::ComplianceState,
     /// What reading a span file skipped, when the evidence came from one.
     pub ingest: Option<swarmspec::ingest::IngestReport>,
+    /// The history of a system driven through its command line (real_systems steps).
+    pub adapter: Option<swarmspec::adapter::AdapterRun>,
 }
 
 /// A seed that replaces every scenario's own (set by `swarmspec verify --seed`). One verify
@@ -57,6 +59,7 @@ impl SwarmWorld {
             deployment: DeploymentPlan::default(),
             compliance: Default::default(),
             ingest: None,
+            adapter: None,
         }
     }
 

@@ -14,6 +14,8 @@ pub mod call;
 pub mod config;
 /// The history checker: acknowledged operations against the final state.
 pub mod history;
+/// The config's raw TOML shapes and their validation, each problem at its line.
+mod loader;
 /// Agents as threads, their calls bounded in number, each call an operation and a span.
 pub mod runner;
 /// Reading the final state (a command's stdout or a file) in the `work_claims.json` layout.
@@ -21,7 +23,7 @@ pub mod state;
 
 pub use call::Outcome;
 pub use config::AdapterConfig;
-pub use runner::{run, RunPlan};
+pub use runner::{run, scratch_dir, RunPlan};
 pub use state::FinalState;
 
 use std::fmt;

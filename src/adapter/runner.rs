@@ -30,6 +30,15 @@ pub const AGENTS_MAX: usize = 1024;
 /// The most items one run may have: agents walk every one of them.
 pub const ITEMS_MAX: usize = 100_000;
 
+/// A fresh scratch directory for a run's `{run_dir}` under the system temp directory, named
+/// by `label`, the process and the time, so runs side by side never share one.
+pub fn scratch_dir(label: &str) -> PathBuf {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    std::env::temp_dir().join(format!("swarmspec-{label}-{}-{stamp}", std::process::id()))
+}
+
 /// What to run: how many agents and items, the seed for their orders, and where.
 #[derive(Debug, Clone)]
 pub struct RunPlan {

@@ -2,23 +2,14 @@
 //! command line (src/adapter), then the history checker judges what it acknowledged against
 //! the state it ends in.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use swarmspec::adapter::{self, AdapterConfig, Outcome, RunPlan};
 use swarmspec::evidence::{self, Evidence};
 use swarmspec::telemetry::{Capture, OpKind};
-
-/// A fresh scratch directory for the system's state, kept after the run for inspection.
-fn scratch_dir() -> PathBuf {
-    let stamp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    std::env::temp_dir().join(format!("swarmspec-command-{}-{stamp}", std::process::id()))
-}
 
 /// Runs `agents` agents over `items` items against the system `config` describes.
 pub fn run(config: &Path, agents: usize, items: usize, seed: u64) -> anyhow::Result<ExitCode> {
@@ -27,7 +18,7 @@ pub fn run(config: &Path, agents: usize, items: usize, seed: u64) -> anyhow::Res
         agents,
         items,
         seed,
-        run_dir: scratch_dir(),
+        run_dir: adapter::scratch_dir("command"),
         swarmspec: std::env::current_exe().context("locating the swarmspec executable")?,
     };
     let capture = Arc::new(Capture::new(seed));

@@ -12,6 +12,8 @@ mod steps;
 // `swarmspec bench --quick`: runs and writes every section (not timed).
 mod bench;
 mod cli;
+// The external-command adapter: a lossy coordinator caught, the file store found clean.
+mod command_adapter;
 mod library;
 mod properties;
 mod runner;
