@@ -59,7 +59,8 @@ pub struct RunArgs {
     /// The coordinator under test: `memory` (the reference engine), `file:DIR` (JSON files
     /// in DIR, Scrum-at-Scale layout; created if missing, kept after the run), or
     /// `command:CONFIG` (another coordinator driven through its command line, as the TOML
-    /// CONFIG says; judged by the history checker).
+    /// CONFIG says, on the real clock; judged by the history checker; --agents, --items and
+    /// --seed apply, the swarm's other options do not).
     #[arg(long, default_value = "memory", value_parser = parse_store)]
     store: StoreArg,
 }
@@ -153,6 +154,9 @@ fn check_determinism(config: &SwarmConfig, first: &Evidence) -> anyhow::Result<(
 /// Runs the swarm, prints the figures measured from the capture, and fails on conflicts.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let StoreArg::Command(config) = &args.store {
+        if args.check_determinism {
+            anyhow::bail!("--check-determinism needs a simulated coordinator: an external system never replays");
+        }
         return super::command_store::run(config, args.agents, args.items, args.seed);
     }
     let config = config_from(&args).context("invalid options for `swarmspec run`")?;
