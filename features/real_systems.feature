@@ -9,12 +9,14 @@ Feature: Real coordinators driven through their command line
   Scenario: A coordinator that rewrites its state file without a lock loses acknowledged updates
     When 20 agents work on 8 items of the system configured in "data/command/lossy.toml"
     Then the history checker finds lost updates, naming the operation, the agent and the state observed
+    And every call to the system was answered
     And the final state was readable
     And every "work.claim" span has a parent "agent.session" span
 
   Scenario: swarmspec's own file store, driven through `swarmspec store`, loses nothing
     When 20 agents work on 8 items of the system configured in "data/command/file_store.toml"
-    Then the final state was readable
+    Then every call to the system was answered
+    And the final state was readable
     And no acknowledged update was lost
     And no item was held by two agents, by the acknowledged claims
     And no work item was held by two agents at the same time

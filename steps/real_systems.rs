@@ -59,6 +59,14 @@ fn drive(
     Ok(())
 }
 
+/// No call failed or timed out, and at least one claim was acknowledged (so the other
+/// checks had something to judge).
+#[then("every call to the system was answered")]
+fn calls_served(world: &mut SwarmWorld) -> anyhow::Result<()> {
+    let verdict = history::calls_served(history_of(world)?);
+    world.judge(verdict)
+}
+
 /// The final state parsed as a work_claims.json array listing the items.
 #[then("the final state was readable")]
 fn state_readable(world: &mut SwarmWorld) -> anyhow::Result<()> {

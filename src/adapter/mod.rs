@@ -56,6 +56,8 @@ pub struct Operation {
     pub exit_code: Option<i32>,
     /// The start of its stdout.
     pub stdout_excerpt: String,
+    /// Why it failed or timed out (exit code and stderr, or the spawn error).
+    pub problem: Option<String>,
 }
 
 impl Operation {
@@ -87,6 +89,9 @@ impl fmt::Display for Operation {
         )?;
         if !self.stdout_excerpt.is_empty() {
             write!(f, " «{}»", self.stdout_excerpt)?;
+        }
+        if let Some(problem) = &self.problem {
+            write!(f, " ({problem})")?;
         }
         Ok(())
     }

@@ -152,6 +152,7 @@ impl Shared<'_> {
             outcome: result.outcome,
             exit_code: result.exit_code,
             stdout_excerpt: result.excerpt(),
+            problem: result.problem.clone(),
         };
         let mut attributes = vec![KeyValue::new(
             "work.outcome",

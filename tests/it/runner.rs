@@ -81,6 +81,7 @@ fn every_step_is_catalogued() {
         "deployment",
         "compliance",
         "ingestion",
+        "real_systems",
     ];
     let defined: usize = sources
         .iter()
