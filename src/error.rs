@@ -130,6 +130,20 @@ pub enum Error {
         /// What is wrong.
         problem: String,
     },
+    /// A command-adapter config is malformed; names the file, line and problem.
+    #[error("{}:{line}: {problem}", path.display())]
+    AdapterConfig {
+        /// The config file.
+        path: PathBuf,
+        /// 1-based line of the problem (0 when the file could not be read at all).
+        line: usize,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The command adapter could not set up or finish a run (an init or submit command that
+    /// failed, a run directory that cannot be created): no history to judge.
+    #[error("command adapter: {0}")]
+    Adapter(String),
     /// A benchmark step could not run or its child process gave no usable figures.
     #[error("benchmark: {0}")]
     Bench(String),

@@ -5,6 +5,9 @@
 //! decide from that capture alone. This library knows nothing of cucumber: the Gherkin steps
 //! in `steps/` are thin callers of it.
 
+/// The external-command adapter: drives another coordinator through its command line and
+/// checks its acknowledged history against its final state.
+pub mod adapter;
 /// `swarmspec bench`: throughput, latency and memory measured against a raw CAS baseline.
 pub mod bench;
 /// The claims ledger: claims, metrics, and their evaluation.

@@ -17,6 +17,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("compliance", include_str!("compliance.rs")),
     ("ingestion", include_str!("ingestion.rs")),
     ("processes", include_str!("processes.rs")),
+    ("real_systems", include_str!("real_systems.rs")),
 ];
 
 /// The shipped features, where examples come from.

@@ -30,7 +30,7 @@ fn read_setting(setting: &Mutex<Option<PathBuf>>) -> Option<PathBuf> {
         .clone()
 }
 
-fn resolve(path: &str) -> PathBuf {
+pub(super) fn resolve(path: &str) -> PathBuf {
     match read_setting(&FEATURES_DIR) {
         Some(dir) if Path::new(path).is_relative() => dir.join(path),
         _ => PathBuf::from(path),

@@ -16,6 +16,8 @@ mod telemetry;
 pub mod ingestion;
 // A swarm split across OS processes sharing a file store, and checks of the store's files.
 pub mod processes;
+// Real coordinators driven through their command line, judged by the history checker.
+mod real_systems;
 // Fault injection (slow agents, partitions, skewed clocks, errors) and its invariants.
 mod resilience;
 // The step catalogue, read from the step sources (for `swarmspec steps` and suggestions).

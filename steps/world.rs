@@ -42,6 +42,8 @@ pub struct SwarmWorld {
     pub receiver: Option<Receiver>,
     /// What became of the last run's exported spans.
     pub export: Option<ExportReport>,
+    /// The history of a system driven through its command line (real_systems steps).
+    pub adapter: Option<swarmspec::adapter::AdapterRun>,
 }
 
 /// A seed that replaces every scenario's own (set by `swarmspec verify --seed`). One verify
@@ -73,6 +75,7 @@ impl SwarmWorld {
             otlp: None,
             receiver: None,
             export: None,
+            adapter: None,
         }
     }
 

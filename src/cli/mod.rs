@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch to the subcommands.
 
 mod bench;
+mod command_store;
 mod compliance_cmd;
 mod docs;
 mod embedded;
@@ -10,6 +11,7 @@ mod run;
 mod run_split;
 mod spans;
 mod steps_cmd;
+mod store_cmd;
 mod verify;
 
 use std::process::ExitCode;
@@ -55,6 +57,10 @@ enum Command {
     /// Judge spans a real system wrote (OTLP JSON or a span log).
     #[command(subcommand)]
     Spans(spans::SpansCommand),
+    /// One call to a file store from the command line (register, submit, claim, progress,
+    /// complete, state), so the command adapter can drive it like any other system.
+    #[command(subcommand)]
+    Store(store_cmd::StoreCommand),
 }
 
 /// Options of `swarmspec audit-store`.
@@ -103,5 +109,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::CheckDocs(args) => docs::check_docs(args),
         Command::Spans(command) => spans::spans(command),
         Command::AuditStore(args) => audit_store(args),
+        Command::Store(command) => store_cmd::store(command),
     }
 }

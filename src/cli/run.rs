@@ -56,8 +56,11 @@ pub struct RunArgs {
     /// error naming the first event where the runs diverge.
     #[arg(long)]
     check_determinism: bool,
-    /// The coordinator under test: `memory` (the reference engine) or `file:DIR` (JSON files
-    /// in DIR, Scrum-at-Scale layout; created if missing, kept after the run).
+    /// The coordinator under test: `memory` (the reference engine), `file:DIR` (JSON files
+    /// in DIR, Scrum-at-Scale layout; created if missing, kept after the run), or
+    /// `command:CONFIG` (another coordinator driven through its command line, as the TOML
+    /// CONFIG says, on the real clock; judged by the history checker; --agents, --items and
+    /// --seed apply, the swarm's other options do not).
     #[arg(long, default_value = "memory", value_parser = parse_store)]
     store: StoreArg,
     /// Split the swarm across this many OS processes sharing the store (needs
@@ -93,13 +96,19 @@ pub struct RunArgs {
 enum StoreArg {
     Memory,
     File(PathBuf),
+    Command(PathBuf),
 }
 
 fn parse_store(text: &str) -> Result<StoreArg, String> {
     match text.split_once(':') {
         _ if text == "memory" => Ok(StoreArg::Memory),
         Some(("file", dir)) if !dir.is_empty() => Ok(StoreArg::File(PathBuf::from(dir))),
-        _ => Err(format!("'{text}' is neither `memory` nor `file:DIR`")),
+        Some(("command", config)) if !config.is_empty() => {
+            Ok(StoreArg::Command(PathBuf::from(config)))
+        }
+        _ => Err(format!(
+            "'{text}' is neither `memory`, `file:DIR` nor `command:CONFIG`"
+        )),
     }
 }
 
@@ -190,10 +199,17 @@ fn capture_for(
 
 /// Runs the swarm, prints the figures measured from the capture, and fails on conflicts.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    if let StoreArg::Command(config) = &args.store {
+        if args.check_determinism {
+            anyhow::bail!("--check-determinism needs a simulated coordinator: an external system never replays");
+        }
+        return super::command_store::run(config, args.agents, args.items, args.seed);
+    }
     let config = config_from(&args).context("invalid options for `swarmspec run`")?;
     let store_dir = match &args.store {
         StoreArg::File(dir) => Some(dir.clone()),
-        StoreArg::Memory => None,
+        // Handled above: a command store never reaches the swarm.
+        StoreArg::Memory | StoreArg::Command(_) => None,
     };
     if args.processes > 1 || args.attach {
         let Some(dir) = &store_dir else {

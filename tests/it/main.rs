@@ -14,6 +14,8 @@ mod bench;
 mod cli;
 // `--otlp`: spans sent to a loopback receiver, a refused port, a collector that never answers.
 mod export;
+// The external-command adapter: a lossy coordinator caught, the file store found clean.
+mod command_adapter;
 mod library;
 // Many OS processes on one file store, and a worker killed with SIGKILL mid-run.
 mod processes;

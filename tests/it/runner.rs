@@ -82,6 +82,7 @@ fn every_step_is_catalogued() {
         "compliance",
         "ingestion",
         "processes",
+        "real_systems",
     ];
     let defined: usize = sources
         .iter()
