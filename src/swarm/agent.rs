@@ -8,7 +8,10 @@
 mod calls;
 /// Releases and handoffs owed after giving up.
 mod pending;
+/// Finding work on the boards, and publishing finished items.
+mod pick;
 
+use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,10 +20,10 @@ use opentelemetry::KeyValue;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::config::{Contention, Mode};
+use super::config::Mode;
 use super::shared::Shared;
 use crate::coordination::breaker::CircuitBreaker;
-use crate::coordination::{ClaimOutcome, CompleteOutcome, ItemStatus, Ownership, Role, TeamId};
+use crate::coordination::{ClaimOutcome, CompleteOutcome, Ownership, Role, TeamId};
 use crate::error::Result;
 use crate::ids::{AgentId, WorkId};
 use crate::telemetry::recorder::OpResult;
@@ -97,6 +100,10 @@ struct Agent {
     stages: Vec<usize>,
     /// Private scan position per stage board (high-contention mode).
     cursors: Vec<usize>,
+    /// Board entries reserved for this agent and not yet looked at, per stage (spread mode).
+    reserved: Vec<Range<usize>>,
+    /// Items this agent finished that the shared counters do not show yet.
+    finished_unpublished: usize,
     /// Items this agent still holds but gave up on (the coordinator kept failing): its
     /// heartbeats would keep their leases alive, so it must hand them back explicitly.
     abandoned: Vec<(WorkId, usize, Unfinished)>,
@@ -141,6 +148,8 @@ pub async fn run(shared: Arc<Shared>, plan: AgentPlan) -> Result<AgentReport> {
         .collect();
     let mut agent = Agent {
         cursors: vec![0; stages.len()],
+        reserved: vec![0..0; stages.len()],
+        finished_unpublished: 0,
         abandoned: Vec::new(),
         stages,
         breaker: CircuitBreaker::new(shared.config.breaker),
@@ -153,6 +162,7 @@ pub async fn run(shared: Arc<Shared>, plan: AgentPlan) -> Result<AgentReport> {
         item_text: None,
     };
     let stopped = agent.work_until_done().await;
+    agent.publish_finished();
     let end_ns = agent.shared.clock.now_ns();
     let report = match stopped {
         Some(Stop::Crashed) => {
@@ -200,7 +210,10 @@ impl Agent {
     }
 
     fn check_stop(&self) -> Option<Stop> {
-        let now = self.now();
+        self.check_stop_at(self.now())
+    }
+
+    fn check_stop_at(&self, now: u64) -> Option<Stop> {
         if self.plan.crash_at_ns.is_some_and(|at| now >= at) {
             return Some(Stop::Crashed);
         }
@@ -225,7 +238,14 @@ impl Agent {
                     Err(Stop::GaveUp) | Ok(()) => {}
                     Err(stop) => return Some(stop),
                 },
-                None => self.idle().await,
+                None => {
+                    // Nothing to do: show what this agent finished, then see if that was all.
+                    self.publish_finished();
+                    if self.shared.remaining.load(Ordering::Acquire) == 0 {
+                        return None;
+                    }
+                    self.idle().await;
+                }
             }
             since_yield += 1;
             if self.shared.config.mode == Mode::Throughput && since_yield >= YIELD_EVERY_ITEMS {
@@ -244,40 +264,6 @@ impl Agent {
             }
             Mode::Throughput => tokio::time::sleep(IDLE_WAIT_REAL).await,
         }
-    }
-
-    /// The next item that looks open at one of this agent's stages, as seen on the boards.
-    fn next_candidate(&mut self) -> Option<(WorkId, usize)> {
-        let coordinator = Arc::clone(&self.shared.coordinator);
-        let looks_open = |item: WorkId, stage: usize| {
-            coordinator
-                .peek(item)
-                .is_ok_and(|view| view.status == ItemStatus::Open && view.stage == stage)
-        };
-        for (slot, &stage) in self.stages.iter().enumerate() {
-            let board = self.shared.boards.board(self.plan.team, stage);
-            if self.shared.config.contention == Contention::Spread {
-                while let Some(item) = board.take_next() {
-                    if looks_open(item, stage) {
-                        return Some((item, stage));
-                    }
-                }
-                // Once the cursor has run dry, sweep for items handed to an agent that
-                // crashed before claiming them, so they are not lost.
-                if let Some(item) = board.first_open(|item| looks_open(item, stage)) {
-                    return Some((item, stage));
-                }
-                continue;
-            }
-            // High contention: every agent scans the board itself, racing the others.
-            while let Some(item) = board.get(self.cursors[slot]) {
-                if looks_open(item, stage) {
-                    return Some((item, stage));
-                }
-                self.cursors[slot] += 1;
-            }
-        }
-        None
     }
 
     /// An operation's attributes; none when the capture keeps no spans, so the histogram-only
@@ -323,7 +309,13 @@ impl Agent {
 
     async fn heartbeat_if_due(&mut self, item: WorkId, stage: usize) -> Result<(), Stop> {
         let interval_ns = self.shared.config.lease_duration.as_nanos() as u64 / 3;
-        if self.now().saturating_sub(self.last_contact_ns) < interval_ns {
+        // On the real clock nothing but this agent's own bookkeeping ran since its last
+        // call ended, so that call's end stands for now without another clock reading.
+        let now = match self.shared.config.mode {
+            Mode::Deterministic => self.now(),
+            Mode::Throughput => self.last_contact_ns,
+        };
+        if now.saturating_sub(self.last_contact_ns) < interval_ns {
             return Ok(());
         }
         let done = self
@@ -431,7 +423,7 @@ impl Agent {
                 handed
             }
             CompleteOutcome::Completed { next: None, .. } => {
-                self.shared.finish_item();
+                self.finish_item();
                 Ok(())
             }
             CompleteOutcome::LeaseLost => Ok(()),

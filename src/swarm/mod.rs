@@ -19,6 +19,8 @@ pub mod memory;
 pub mod reaper;
 /// State shared by the run's tasks.
 pub mod shared;
+/// The time-stamp counter as a cheap real clock.
+pub mod tsc;
 
 pub use config::{
     Contention, CrashFault, DelayModel, Faults, Mode, OutageFault, PartitionFault, SkewFault,
