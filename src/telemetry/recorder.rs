@@ -114,8 +114,13 @@ impl AgentRecorder {
             capture,
             tracer,
             time_base,
+            // Only the SDK path copies the identity onto spans; the store keeps its own.
+            identity: if matches!(sink, Sink::Direct(_)) {
+                Vec::new()
+            } else {
+                identity
+            },
             sink,
-            identity,
             pending: Vec::new(),
             last_end_ns: start_ns,
             closed: false,

@@ -51,18 +51,24 @@ impl Agent {
                 }
                 continue;
             }
-            let reported_ns = match self.shared.config.mode {
+            let served_ns = match self.shared.config.mode {
                 // The simulated service time passes before the engine sees the call.
                 Mode::Deterministic => {
-                    sleep_service(&self.shared, &mut self.rng, self.plan.slow_factor).await;
-                    self.reported_now()
+                    let slow_factor = self.plan.slow_factor;
+                    sleep_service(&self.shared, &mut self.rng, slow_factor, start_ns).await;
+                    Some(self.now())
                 }
-                Mode::Throughput => start_ns.saturating_add_signed(self.plan.clock_skew_ns),
+                Mode::Throughput => None,
             };
+            let reported_ns = served_ns
+                .unwrap_or(start_ns)
+                .saturating_add_signed(self.plan.clock_skew_ns);
             let result = call(self.shared.coordinator.as_ref(), self.id, reported_ns);
-            // Read after the call: on the real clock this includes the call itself; on the
-            // paused clock a synchronous call takes no virtual time.
-            let end_ns = self.now();
+            // On the real clock, read after the call, so the span includes it; on the paused
+            // clock a synchronous call takes no virtual time, so the time it was served is
+            // its end (tokio's clock costs as much to read as the real one).
+            let end_ns = served_ns.unwrap_or_else(|| self.now());
+            debug_assert!(served_ns.is_none_or(|served| served == self.now()));
             match result {
                 Ok(value) => {
                     let transition = self.breaker.on_success();

@@ -121,7 +121,7 @@ impl CompactStore {
     }
 
     /// Bytes the store holds: chunk capacity (records and attributes), interned strings,
-    /// and groups (their attributes counted once per group, even where groups share them).
+    /// and groups (an attribute list shared by several groups counted once).
     pub fn retained_bytes(&self) -> usize {
         let shards: usize = self
             .inner
@@ -129,19 +129,27 @@ impl CompactStore {
             .iter()
             .map(|s| lock(s).retained_bytes())
             .sum();
+        let mut seen = std::collections::HashSet::new();
         let groups: usize = self
             .inner
             .groups
             .iter()
             .map(|(_, group)| {
-                let text: usize = group
-                    .attributes
-                    .iter()
-                    .map(|kv| kv.key.as_str().len() + kv.value.as_str().len())
-                    .sum();
-                std::mem::size_of::<Group>()
-                    + group.attributes.len() * std::mem::size_of::<KeyValue>()
-                    + text
+                let first_time = seen.insert(Arc::as_ptr(&group.attributes).cast::<u8>());
+                let attributes: usize = if first_time {
+                    group
+                        .attributes
+                        .iter()
+                        .map(|kv| {
+                            std::mem::size_of::<KeyValue>()
+                                + kv.key.as_str().len()
+                                + kv.value.as_str().len()
+                        })
+                        .sum()
+                } else {
+                    0
+                };
+                std::mem::size_of::<Group>() + attributes
             })
             .sum();
         shards + groups
