@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Width of the zero-padded numeric part: `u64::MAX` has 20 decimal digits.
-const ID_DIGITS: usize = 20;
+pub const ID_DIGITS: usize = 20;
 
 /// Issues strictly increasing nanosecond-based values, safe to share between threads.
 #[derive(Debug, Default)]

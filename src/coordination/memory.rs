@@ -2,18 +2,32 @@
 //!
 //! An item's status, stage and holder are packed into a single `AtomicU64`, so every state
 //! change (claim, complete, release, handoff, reap) is one compare-and-swap on that item and
-//! nothing else. The claim path takes no lock shared by all agents: lookups go through
-//! `DashMap`'s sharded maps, and the decision is the per-item CAS.
+//! nothing else. The claim path takes no lock at all: agents and items live in append-only
+//! vectors, found through an `IdIndex` read with plain atomic loads, and the decision is the
+//! per-item CAS. (A sharded map's read locks were the largest cost of a claim, and made two
+//! worker threads barely faster than one.)
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
-use dashmap::DashMap;
-
+use super::index::IdIndex;
 use super::types::*;
 use super::Coordinator;
 use crate::error::{Error, Result};
 use crate::ids::{AgentId, IdGenerator, WorkId};
+use word::Packed;
+
+/// Tells engines apart in `LAST_ITEM` (an address could be reused by a later engine).
+static NEXT_ENGINE_SERIAL: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The item this thread looked up last: (engine serial, item id, position). An agent
+    /// names one item in its peek, claim, progress and complete, one call after another on
+    /// one thread, so most lookups skip the index. Entries never move, so a remembered
+    /// position stays right for the engine's whole life.
+    static LAST_ITEM: Cell<(u64, u64, u32)> = const { Cell::new((0, 0, 0)) };
+}
 
 /// How the engine decides a claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -26,60 +40,20 @@ pub enum ClaimDiscipline {
     BlindWrite,
 }
 
-const STATUS_BITS: u64 = 8;
-const STAGE_BITS: u64 = 8;
-const STATUS_MASK: u64 = (1 << STATUS_BITS) - 1;
-const STAGE_MASK: u64 = (1 << STAGE_BITS) - 1;
 /// Pipelines longer than this cannot be packed into the item word.
-pub const PIPELINE_STAGES_MAX: usize = 1 << STAGE_BITS;
+pub const PIPELINE_STAGES_MAX: usize = 1 << word::STAGE_BITS;
 
-/// The decoded form of an item's atomic word.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Packed {
-    status: ItemStatus,
-    stage: usize,
-    /// Registration index of the holder, plus one; 0 means nobody.
-    holder_slot: u32,
-}
-
-impl Packed {
-    fn encode(self) -> u64 {
-        let status = match self.status {
-            ItemStatus::Open => 0,
-            ItemStatus::Claimed => 1,
-            ItemStatus::StageDone => 2,
-            ItemStatus::Done => 3,
-        };
-        (u64::from(self.holder_slot) << (STATUS_BITS + STAGE_BITS))
-            | ((self.stage as u64 & STAGE_MASK) << STATUS_BITS)
-            | status
-    }
-
-    fn decode(word: u64) -> Self {
-        let status = match word & STATUS_MASK {
-            0 => ItemStatus::Open,
-            1 => ItemStatus::Claimed,
-            2 => ItemStatus::StageDone,
-            3 => ItemStatus::Done,
-            other => unreachable!("item word holds unknown status {other}"),
-        };
-        Self {
-            status,
-            stage: ((word >> STATUS_BITS) & STAGE_MASK) as usize,
-            holder_slot: (word >> (STATUS_BITS + STAGE_BITS)) as u32,
-        }
-    }
-}
-
+/// An agent; its slot (what an item word names as holder) is its position plus one.
 #[derive(Debug)]
 struct AgentEntry {
-    slot: u32,
+    id: AgentId,
     role: Role,
     last_heartbeat_ns: AtomicU64,
 }
 
 #[derive(Debug)]
 struct ItemEntry {
+    id: WorkId,
     word: AtomicU64,
     progress_percent: AtomicU8,
     pipeline: Arc<[Role]>,
@@ -87,48 +61,88 @@ struct ItemEntry {
 }
 
 /// The in-memory reference coordinator.
-#[derive(Debug)]
 pub struct MemoryCoordinator {
+    /// This engine's key in `LAST_ITEM`.
+    serial: u64,
     ids: IdGenerator,
     /// Added to a call's `now_ns` to stamp identifiers with absolute nanoseconds.
     id_epoch_ns: u64,
     lease_duration_ns: u64,
     discipline: ClaimDiscipline,
-    agents: DashMap<AgentId, AgentEntry>,
-    agents_by_slot: DashMap<u32, AgentId>,
-    next_agent_slot: AtomicU64,
-    items: DashMap<WorkId, ItemEntry>,
+    agents: boxcar::Vec<AgentEntry>,
+    agent_index: IdIndex,
+    items: boxcar::Vec<ItemEntry>,
+    item_index: IdIndex,
+}
+
+impl std::fmt::Debug for MemoryCoordinator {
+    /// Sizes, not every entry: an engine may hold millions.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryCoordinator")
+            .field("discipline", &self.discipline)
+            .field("lease_duration_ns", &self.lease_duration_ns)
+            .field("agents", &self.agents.count())
+            .field("items", &self.items.count())
+            .finish()
+    }
 }
 
 impl MemoryCoordinator {
     /// An engine whose leases last `lease_duration_ns` past an agent's last sign of life.
     pub fn new(id_epoch_ns: u64, lease_duration_ns: u64, discipline: ClaimDiscipline) -> Self {
         Self {
+            serial: NEXT_ENGINE_SERIAL.fetch_add(1, Ordering::Relaxed),
             ids: IdGenerator::new(),
             id_epoch_ns,
             lease_duration_ns,
             discipline,
-            agents: DashMap::new(),
-            agents_by_slot: DashMap::new(),
-            next_agent_slot: AtomicU64::new(1),
-            items: DashMap::new(),
+            agents: boxcar::Vec::new(),
+            agent_index: IdIndex::new(),
+            items: boxcar::Vec::new(),
+            item_index: IdIndex::new(),
         }
     }
 
-    fn agent(&self, agent: AgentId) -> Result<dashmap::mapref::one::Ref<'_, AgentId, AgentEntry>> {
-        self.agents
-            .get(&agent)
+    /// The caller's entry and its holder slot.
+    fn agent(&self, agent: AgentId) -> Result<(&AgentEntry, u32)> {
+        self.agent_index
+            .get(agent.0)
+            .and_then(|position| Some((self.agents.get(position as usize)?, position + 1)))
             .ok_or_else(|| Error::UnknownAgent(agent.to_string()))
     }
 
-    fn item(&self, item: WorkId) -> Result<dashmap::mapref::one::Ref<'_, WorkId, ItemEntry>> {
-        self.items
-            .get(&item)
+    fn item(&self, item: WorkId) -> Result<&ItemEntry> {
+        let (serial, last_id, last_position) = LAST_ITEM.get();
+        let mine = serial == self.serial;
+        // Callers mostly walk items in submission order, so after the same item the likeliest
+        // next one is the entry after it: checking it reads memory next to the last one,
+        // where a hash probe would miss the cache.
+        let following = last_position.wrapping_add(1);
+        let position = if mine && last_id == item.0 {
+            Some(last_position)
+        } else if mine
+            && self
+                .items
+                .get(following as usize)
+                .is_some_and(|entry| entry.id == item)
+        {
+            LAST_ITEM.set((self.serial, item.0, following));
+            Some(following)
+        } else {
+            let found = self.item_index.get(item.0);
+            if let Some(position) = found {
+                LAST_ITEM.set((self.serial, item.0, position));
+            }
+            found
+        };
+        position
+            .and_then(|position| self.items.get(position as usize))
             .ok_or_else(|| Error::UnknownWorkItem(item.to_string()))
     }
 
     fn holder_of(&self, slot: u32) -> Option<AgentId> {
-        (slot != 0).then(|| self.agents_by_slot.get(&slot).map(|id| *id))?
+        let position = slot.checked_sub(1)?;
+        self.agents.get(position as usize).map(|agent| agent.id)
     }
 
     /// Applies `change` to the item's word with a CAS loop; `change` returns `None` to refuse.
@@ -162,18 +176,16 @@ impl MemoryCoordinator {
     fn while_held(
         &self,
         agent: AgentId,
-        item: WorkId,
+        entry: &ItemEntry,
         now_ns: u64,
         mut next: impl FnMut(Packed) -> Packed,
     ) -> Result<Ownership> {
-        let caller = self.agent(agent)?;
-        let entry = self.item(item)?;
-        let held = Self::transition(&entry, |word| {
-            (word.status == ItemStatus::Claimed && word.holder_slot == caller.slot)
-                .then(|| next(word))
+        let (caller, slot) = self.agent(agent)?;
+        let held = Self::transition(entry, |word| {
+            (word.status == ItemStatus::Claimed && word.holder_slot == slot).then(|| next(word))
         });
         if held.is_ok() {
-            Self::touch(&caller, now_ns);
+            Self::touch(caller, now_ns);
         }
         Ok(if held.is_ok() {
             Ownership::Held
@@ -186,17 +198,17 @@ impl MemoryCoordinator {
 impl Coordinator for MemoryCoordinator {
     fn register_agent(&self, role: Role, _team: TeamId, now_ns: u64) -> Result<AgentId> {
         let id = AgentId(self.ids.next(self.id_epoch_ns + now_ns));
-        let slot = u32::try_from(self.next_agent_slot.fetch_add(1, Ordering::Relaxed))
-            .map_err(|_| Error::InvalidConfig("more than 4 billion agents".into()))?;
-        self.agents_by_slot.insert(slot, id);
-        self.agents.insert(
+        let position = self.agents.push(AgentEntry {
             id,
-            AgentEntry {
-                slot,
-                role,
-                last_heartbeat_ns: AtomicU64::new(now_ns),
-            },
-        );
+            role,
+            last_heartbeat_ns: AtomicU64::new(now_ns),
+        });
+        // The slot (position + 1) must fit the item word's holder field.
+        let position = u32::try_from(position)
+            .ok()
+            .filter(|&p| p < u32::MAX)
+            .ok_or_else(|| Error::InvalidConfig("more than 4 billion agents".into()))?;
+        self.agent_index.insert(id.0, position);
         Ok(id)
     }
 
@@ -213,15 +225,16 @@ impl Coordinator for MemoryCoordinator {
             stage: 0,
             holder_slot: 0,
         };
-        self.items.insert(
+        let position = self.items.push(ItemEntry {
             id,
-            ItemEntry {
-                word: AtomicU64::new(open.encode()),
-                progress_percent: AtomicU8::new(0),
-                pipeline: spec.pipeline,
-                team: spec.team,
-            },
-        );
+            word: AtomicU64::new(open.encode()),
+            progress_percent: AtomicU8::new(0),
+            pipeline: spec.pipeline,
+            team: spec.team,
+        });
+        let position = u32::try_from(position)
+            .map_err(|_| Error::InvalidConfig("more than 4 billion work items".into()))?;
+        self.item_index.insert(id.0, position);
         Ok(id)
     }
 
@@ -238,11 +251,11 @@ impl Coordinator for MemoryCoordinator {
     }
 
     fn claim(&self, agent: AgentId, item: WorkId, now_ns: u64) -> Result<ClaimOutcome> {
-        let caller = self.agent(agent)?;
+        let (caller, slot) = self.agent(agent)?;
         let entry = self.item(item)?;
         let mut needed_role = None;
         let discipline = self.discipline;
-        let result = Self::transition(&entry, |word| {
+        let result = Self::transition(entry, |word| {
             let role = entry.pipeline[word.stage];
             if role != caller.role {
                 needed_role = Some(role);
@@ -258,12 +271,12 @@ impl Coordinator for MemoryCoordinator {
             claimable.then_some(Packed {
                 status: ItemStatus::Claimed,
                 stage: word.stage,
-                holder_slot: caller.slot,
+                holder_slot: slot,
             })
         });
         match (result, needed_role) {
             (Ok(before), _) => {
-                Self::touch(&caller, now_ns);
+                Self::touch(caller, now_ns);
                 Ok(ClaimOutcome::Claimed {
                     stage: before.stage,
                 })
@@ -282,9 +295,10 @@ impl Coordinator for MemoryCoordinator {
         percent: u8,
         now_ns: u64,
     ) -> Result<Ownership> {
-        let outcome = self.while_held(agent, item, now_ns, |word| word)?;
+        let entry = self.item(item)?;
+        let outcome = self.while_held(agent, entry, now_ns, |word| word)?;
         if outcome == Ownership::Held {
-            self.item(item)?
+            entry
                 .progress_percent
                 .store(percent.min(100), Ordering::Release);
         }
@@ -294,10 +308,8 @@ impl Coordinator for MemoryCoordinator {
     fn complete(&self, agent: AgentId, item: WorkId, now_ns: u64) -> Result<CompleteOutcome> {
         let entry = self.item(item)?;
         let stages = entry.pipeline.len();
-        let pipeline = Arc::clone(&entry.pipeline);
-        drop(entry);
         let mut finished_stage = 0;
-        let outcome = self.while_held(agent, item, now_ns, |word| {
+        let outcome = self.while_held(agent, entry, now_ns, |word| {
             finished_stage = word.stage;
             let last = word.stage + 1 == stages;
             Packed {
@@ -313,14 +325,14 @@ impl Coordinator for MemoryCoordinator {
         Ok(match outcome? {
             Ownership::Held => CompleteOutcome::Completed {
                 stage: finished_stage,
-                next: pipeline.get(finished_stage + 1).copied(),
+                next: entry.pipeline.get(finished_stage + 1).copied(),
             },
             Ownership::LeaseLost => CompleteOutcome::LeaseLost,
         })
     }
 
     fn release(&self, agent: AgentId, item: WorkId, now_ns: u64) -> Result<Ownership> {
-        self.while_held(agent, item, now_ns, |word| Packed {
+        self.while_held(agent, self.item(item)?, now_ns, |word| Packed {
             status: ItemStatus::Open,
             stage: word.stage,
             holder_slot: 0,
@@ -328,10 +340,10 @@ impl Coordinator for MemoryCoordinator {
     }
 
     fn handoff(&self, agent: AgentId, item: WorkId, now_ns: u64) -> Result<HandoffOutcome> {
-        let caller = self.agent(agent)?;
+        let (caller, slot) = self.agent(agent)?;
         let entry = self.item(item)?;
-        let result = Self::transition(&entry, |word| {
-            let ready = word.status == ItemStatus::StageDone && word.holder_slot == caller.slot;
+        let result = Self::transition(entry, |word| {
+            let ready = word.status == ItemStatus::StageDone && word.holder_slot == slot;
             ready.then_some(Packed {
                 status: ItemStatus::Open,
                 stage: word.stage + 1,
@@ -340,7 +352,7 @@ impl Coordinator for MemoryCoordinator {
         });
         Ok(match result {
             Ok(before) => {
-                Self::touch(&caller, now_ns);
+                Self::touch(caller, now_ns);
                 HandoffOutcome::HandedOff {
                     stage: before.stage + 1,
                     role: entry.pipeline[before.stage + 1],
@@ -351,31 +363,31 @@ impl Coordinator for MemoryCoordinator {
     }
 
     fn heartbeat(&self, agent: AgentId, now_ns: u64) -> Result<()> {
-        let caller = self.agent(agent)?;
-        Self::touch(&caller, now_ns);
+        let (caller, _) = self.agent(agent)?;
+        Self::touch(caller, now_ns);
         Ok(())
     }
 
     fn reap_expired(&self, now_ns: u64) -> Result<Vec<Reaped>> {
         let mut reaped = Vec::new();
-        for entry in self.items.iter() {
+        for (_, entry) in self.items.iter() {
             let word = Packed::decode(entry.word.load(Ordering::Acquire));
             if word.status != ItemStatus::Claimed {
                 continue;
             }
-            let Some(holder) = self.holder_of(word.holder_slot) else {
+            let Some(holder) = word
+                .holder_slot
+                .checked_sub(1)
+                .and_then(|position| self.agents.get(position as usize))
+            else {
                 continue;
             };
-            let last_seen = self
-                .agents
-                .get(&holder)
-                .map(|agent| agent.last_heartbeat_ns.load(Ordering::Acquire))
-                .unwrap_or(0);
+            let last_seen = holder.last_heartbeat_ns.load(Ordering::Acquire);
             if now_ns.saturating_sub(last_seen) < self.lease_duration_ns {
                 continue;
             }
             // Reopen only if the word is still exactly what we judged stale.
-            let reopened = Self::transition(&entry, |current| {
+            let reopened = Self::transition(entry, |current| {
                 (current == word).then_some(Packed {
                     status: ItemStatus::Open,
                     stage: word.stage,
@@ -384,8 +396,8 @@ impl Coordinator for MemoryCoordinator {
             });
             if reopened.is_ok() {
                 reaped.push(Reaped {
-                    item: *entry.key(),
-                    previous_holder: holder,
+                    item: entry.id,
+                    previous_holder: holder.id,
                     stage: word.stage,
                 });
             }
@@ -394,6 +406,10 @@ impl Coordinator for MemoryCoordinator {
         Ok(reaped)
     }
 }
+
+/// The packed form of an item's state.
+#[path = "memory_word.rs"]
+mod word;
 
 #[cfg(test)]
 #[path = "memory_tests.rs"]

@@ -7,6 +7,8 @@ pub mod balancer;
 pub mod breaker;
 /// A wrapper that injects faults: outages, partitions of one team, errors at a seeded rate.
 pub mod faulty;
+/// Insert-only identifier → position map read without locks (the engine's lookups).
+pub mod index;
 /// The reference in-memory engine: one compare-and-swap per item on the claim path.
 pub mod memory;
 /// Exponential backoff with jitter and a bounded number of retries.

@@ -8,7 +8,10 @@
 mod calls;
 /// Releases and handoffs owed after giving up.
 mod pending;
+/// Finding work on the boards, and publishing finished items.
+mod pick;
 
+use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,10 +20,10 @@ use opentelemetry::KeyValue;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::config::{Contention, Mode};
+use super::config::Mode;
 use super::shared::Shared;
 use crate::coordination::breaker::CircuitBreaker;
-use crate::coordination::{ClaimOutcome, CompleteOutcome, ItemStatus, Ownership, Role, TeamId};
+use crate::coordination::{ClaimOutcome, CompleteOutcome, Ownership, Role, TeamId};
 use crate::error::Result;
 use crate::ids::{AgentId, WorkId};
 use crate::telemetry::recorder::OpResult;
@@ -97,10 +100,16 @@ struct Agent {
     stages: Vec<usize>,
     /// Private scan position per stage board (high-contention mode).
     cursors: Vec<usize>,
+    /// Board entries reserved for this agent and not yet looked at, per stage (spread mode).
+    reserved: Vec<Range<usize>>,
+    /// Items this agent finished that the shared counters do not show yet.
+    finished_unpublished: usize,
     /// Items this agent still holds but gave up on (the coordinator kept failing): its
     /// heartbeats would keep their leases alive, so it must hand them back explicitly.
     abandoned: Vec<(WorkId, usize, Unfinished)>,
     last_contact_ns: u64,
+    /// When simulated work drawn by `work_for` ends; 0 when none is owed.
+    work_until_ns: u64,
     /// The text of the item last named in a span: an item's claim, progress, complete and
     /// handoff spans share one formatted id instead of formatting it each time.
     item_text: Option<(WorkId, opentelemetry::StringValue)>,
@@ -111,7 +120,7 @@ pub async fn run(shared: Arc<Shared>, plan: AgentPlan) -> Result<AgentReport> {
     let seed = shared.config.seed ^ (plan.index as u64).wrapping_mul(0xA076_1D64_78BD_642F);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let start_ns = shared.clock.now_ns();
-    sleep_service(&shared, &mut rng, plan.slow_factor).await;
+    sleep_service(&shared, &mut rng, plan.slow_factor, start_ns).await;
     let id = shared
         .coordinator
         .register_agent(plan.role, plan.team, shared.clock.now_ns())?;
@@ -141,6 +150,8 @@ pub async fn run(shared: Arc<Shared>, plan: AgentPlan) -> Result<AgentReport> {
         .collect();
     let mut agent = Agent {
         cursors: vec![0; stages.len()],
+        reserved: vec![0..0; stages.len()],
+        finished_unpublished: 0,
         abandoned: Vec::new(),
         stages,
         breaker: CircuitBreaker::new(shared.config.breaker),
@@ -150,9 +161,16 @@ pub async fn run(shared: Arc<Shared>, plan: AgentPlan) -> Result<AgentReport> {
         recorder,
         rng,
         last_contact_ns: registered_ns,
+        work_until_ns: 0,
         item_text: None,
     };
     let stopped = agent.work_until_done().await;
+    agent.publish_finished();
+    // Work still owed (a stop found mid-work) passes before the agent's last spans.
+    let owed_ns = agent.work_until_ns;
+    if owed_ns > agent.shared.clock.now_ns() {
+        agent.shared.clock.sleep_until(owed_ns).await;
+    }
     let end_ns = agent.shared.clock.now_ns();
     let report = match stopped {
         Some(Stop::Crashed) => {
@@ -174,33 +192,34 @@ pub async fn run(shared: Arc<Shared>, plan: AgentPlan) -> Result<AgentReport> {
     Ok(report)
 }
 
-async fn sleep_service(shared: &Shared, rng: &mut ChaCha8Rng, slow_factor: f64) {
+/// Sleeps a simulated service time counted from `from_ns` (deterministic mode only).
+async fn sleep_service(shared: &Shared, rng: &mut ChaCha8Rng, slow_factor: f64, from_ns: u64) {
     if shared.config.mode == Mode::Deterministic {
         let mean = shared.config.delays.service_time_mean.mul_f64(slow_factor);
-        sleep_exponential(shared, rng, mean).await;
+        let delay_ns = exponential_ns(rng, mean);
+        shared.clock.sleep_until(from_ns + delay_ns).await;
     }
 }
 
-async fn sleep_exponential(shared: &Shared, rng: &mut ChaCha8Rng, mean: Duration) {
-    // Inverse-transform sampling of an exponential distribution; 1 - u avoids ln(0).
+/// A draw from the exponential distribution of mean `mean`, in ns.
+fn exponential_ns(rng: &mut ChaCha8Rng, mean: Duration) -> u64 {
+    // Inverse-transform sampling; 1 - u avoids ln(0).
     let u: f64 = rng.gen();
-    let delay_ns = (-(1.0 - u).ln() * mean.as_nanos() as f64) as u64;
-    let now = shared.clock.now_ns();
-    shared.clock.sleep_until(now + delay_ns).await;
+    (-(1.0 - u).ln() * mean.as_nanos() as f64) as u64
 }
 
 impl Agent {
+    /// The agent's time: the run clock, or the end of simulated work it has not slept
+    /// through yet (see `work_for`).
     fn now(&self) -> u64 {
-        self.shared.clock.now_ns()
-    }
-
-    /// The time this agent's (possibly skewed) clock shows: what it tells the coordinator.
-    fn reported_now(&self) -> u64 {
-        self.now().saturating_add_signed(self.plan.clock_skew_ns)
+        self.shared.clock.now_ns().max(self.work_until_ns)
     }
 
     fn check_stop(&self) -> Option<Stop> {
-        let now = self.now();
+        self.check_stop_at(self.now())
+    }
+
+    fn check_stop_at(&self, now: u64) -> Option<Stop> {
         if self.plan.crash_at_ns.is_some_and(|at| now >= at) {
             return Some(Stop::Crashed);
         }
@@ -225,7 +244,14 @@ impl Agent {
                     Err(Stop::GaveUp) | Ok(()) => {}
                     Err(stop) => return Some(stop),
                 },
-                None => self.idle().await,
+                None => {
+                    // Nothing to do: show what this agent finished, then see if that was all.
+                    self.publish_finished();
+                    if self.shared.remaining.load(Ordering::Acquire) == 0 {
+                        return None;
+                    }
+                    self.idle().await;
+                }
             }
             since_yield += 1;
             if self.shared.config.mode == Mode::Throughput && since_yield >= YIELD_EVERY_ITEMS {
@@ -244,40 +270,6 @@ impl Agent {
             }
             Mode::Throughput => tokio::time::sleep(IDLE_WAIT_REAL).await,
         }
-    }
-
-    /// The next item that looks open at one of this agent's stages, as seen on the boards.
-    fn next_candidate(&mut self) -> Option<(WorkId, usize)> {
-        let coordinator = Arc::clone(&self.shared.coordinator);
-        let looks_open = |item: WorkId, stage: usize| {
-            coordinator
-                .peek(item)
-                .is_ok_and(|view| view.status == ItemStatus::Open && view.stage == stage)
-        };
-        for (slot, &stage) in self.stages.iter().enumerate() {
-            let board = self.shared.boards.board(self.plan.team, stage);
-            if self.shared.config.contention == Contention::Spread {
-                while let Some(item) = board.take_next() {
-                    if looks_open(item, stage) {
-                        return Some((item, stage));
-                    }
-                }
-                // Once the cursor has run dry, sweep for items handed to an agent that
-                // crashed before claiming them, so they are not lost.
-                if let Some(item) = board.first_open(|item| looks_open(item, stage)) {
-                    return Some((item, stage));
-                }
-                continue;
-            }
-            // High contention: every agent scans the board itself, racing the others.
-            while let Some(item) = board.get(self.cursors[slot]) {
-                if looks_open(item, stage) {
-                    return Some((item, stage));
-                }
-                self.cursors[slot] += 1;
-            }
-        }
-        None
     }
 
     /// An operation's attributes; none when the capture keeps no spans, so the histogram-only
@@ -309,7 +301,12 @@ impl Agent {
         ]
     }
 
-    async fn work_for(&mut self, share_of_stage: f64) {
+    /// Simulated work (deterministic mode): the time is drawn now but not slept here. The
+    /// agent's next call starts with a service-time sleep anyway, counted from `now()`,
+    /// which includes the work, so one timer covers both. Nothing this agent does in between
+    /// is seen by others (stop and breaker checks, its own heartbeat due time), and every
+    /// wait takes `now()` as its start; a run of tokio timers costs more than the events.
+    fn work_for(&mut self, share_of_stage: f64) {
         if self.shared.config.mode == Mode::Deterministic {
             let mean = self
                 .shared
@@ -317,13 +314,23 @@ impl Agent {
                 .delays
                 .work_time_mean
                 .mul_f64(share_of_stage);
-            sleep_exponential(&self.shared, &mut self.rng, mean).await;
+            let delay_ns = exponential_ns(&mut self.rng, mean);
+            // Work follows a successful call with no wait in between, so it starts where
+            // that call ended, on a clock that has not moved since.
+            debug_assert_eq!(self.last_contact_ns, self.now());
+            self.work_until_ns = self.last_contact_ns + delay_ns;
         }
     }
 
     async fn heartbeat_if_due(&mut self, item: WorkId, stage: usize) -> Result<(), Stop> {
         let interval_ns = self.shared.config.lease_duration.as_nanos() as u64 / 3;
-        if self.now().saturating_sub(self.last_contact_ns) < interval_ns {
+        // On the real clock nothing but this agent's own bookkeeping ran since its last
+        // call ended, so that call's end stands for now without another clock reading.
+        let now = match self.shared.config.mode {
+            Mode::Deterministic => self.now(),
+            Mode::Throughput => self.last_contact_ns,
+        };
+        if now.saturating_sub(self.last_contact_ns) < interval_ns {
             return Ok(());
         }
         let done = self
@@ -380,7 +387,7 @@ impl Agent {
         let reports = u32::from(self.shared.config.progress_reports);
         let share = 1.0 / f64::from(reports + 1);
         for report in 1..=reports {
-            self.work_for(share).await;
+            self.work_for(share);
             self.heartbeat_if_due(item, stage)
                 .await
                 .inspect_err(|stop| self.note_abandoned(stop, item, stage))?;
@@ -405,7 +412,7 @@ impl Agent {
                 return Ok(());
             }
         }
-        self.work_for(share).await;
+        self.work_for(share);
         self.heartbeat_if_due(item, stage)
             .await
             .inspect_err(|stop| self.note_abandoned(stop, item, stage))?;
@@ -431,7 +438,7 @@ impl Agent {
                 handed
             }
             CompleteOutcome::Completed { next: None, .. } => {
-                self.shared.finish_item();
+                self.finish_item();
                 Ok(())
             }
             CompleteOutcome::LeaseLost => Ok(()),

@@ -4,6 +4,7 @@
 //! it without locks; whether an entry is still worth claiming is decided by peeking the
 //! coordinator, and who gets it by the coordinator's claim, never by the board.
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::coordination::TeamId;
@@ -31,18 +32,26 @@ impl Board {
         self.items.get(index).copied()
     }
 
-    /// Takes the next entry no other agent has been handed (spread mode).
-    pub fn take_next(&self) -> Option<WorkId> {
+    /// Reserves up to `len_max` written entries no other agent has been handed (spread
+    /// mode) and returns their indexes. Taking a block instead of one entry moves the
+    /// cursor every worker thread shares once per block, not once per item.
+    pub fn reserve(&self, len_max: usize) -> Option<Range<usize>> {
         let mut cursor = self.shared_cursor.load(Ordering::Acquire);
         loop {
-            let item = self.get(cursor)?;
+            // Only entries already written: one still being pushed ends the block.
+            let end = (cursor..cursor + len_max.max(1))
+                .find(|&index| self.get(index).is_none())
+                .unwrap_or(cursor + len_max.max(1));
+            if end == cursor {
+                return None;
+            }
             match self.shared_cursor.compare_exchange_weak(
                 cursor,
-                cursor + 1,
+                end,
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return Some(item),
+                Ok(_) => return Some(cursor..end),
                 Err(actual) => cursor = actual,
             }
         }

@@ -39,13 +39,18 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Notes that an item's last stage completed.
-    pub fn finish_item(&self) {
-        // Attached runs leave `remaining` to the watcher: decrementing a count that already
-        // saw this completion in the store would count it twice.
-        if !self.counted_externally {
-            self.remaining.fetch_sub(1, Ordering::AcqRel);
+    /// Notes that `count` items' last stages completed. Agents on the real clock call it
+    /// once per few items, not per item: both counters sit on lines every worker thread
+    /// would otherwise write for every item.
+    pub fn finish_items(&self, count: usize) {
+        if count == 0 {
+            return;
         }
-        self.finished.fetch_add(1, Ordering::Relaxed);
+        // Attached runs leave `remaining` to the watcher: decrementing a count that already
+        // saw these completions in the store would count them twice.
+        if !self.counted_externally {
+            self.remaining.fetch_sub(count, Ordering::AcqRel);
+        }
+        self.finished.fetch_add(count as u64, Ordering::Relaxed);
     }
 }

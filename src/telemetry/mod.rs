@@ -5,7 +5,8 @@
 //! evidence. Latencies go to HDR histograms, batched per agent so that the hot path never
 //! waits on a lock shared by all agents.
 
-/// The compact span store: a span processor keeping each span in under 200 bytes.
+/// The compact span store: a span processor (and a direct sink) keeping each span in about
+/// 100 bytes.
 pub mod compact;
 /// HDR latency histograms per operation kind, and the batch buffer agents record into.
 pub mod latency;
@@ -102,6 +103,11 @@ pub struct Capture {
     level: CaptureLevel,
     provider: SdkTracerProvider,
     sink: SpanSink,
+    /// The provider's id generator (clones share its counter).
+    ids: seeded_ids::SeededIds,
+    /// Set when recorders may write straight into the compact store: the level keeps spans
+    /// there and no export needs to see SDK spans.
+    direct: Option<CompactStore>,
     tracer: SdkTracer,
     latencies: Mutex<LatencyBook>,
 }
@@ -123,9 +129,10 @@ impl Capture {
     /// own store, the exports are copies for other readers. At `CaptureLevel::Histograms`
     /// no span exists, so the exports receive nothing.
     pub fn with_exports(seed: u64, level: CaptureLevel, exports: Vec<BoxedProcessor>) -> Self {
-        let mut builder =
-            SdkTracerProvider::builder().with_id_generator(seeded_ids::SeededIds::new(seed));
-        if !exports.is_empty() {
+        let ids = seeded_ids::SeededIds::new(seed);
+        let exported = !exports.is_empty();
+        let mut builder = SdkTracerProvider::builder().with_id_generator(ids.clone());
+        if exported {
             // A collector files spans by service; without this they land as "unknown_service".
             builder = builder.with_resource(
                 opentelemetry_sdk::Resource::builder()
@@ -156,10 +163,16 @@ impl Capture {
         };
         let provider = builder.build();
         let tracer = provider.tracer("swarmspec");
+        let direct = match &sink {
+            SpanSink::Compact(store) if !exported => Some(store.clone()),
+            _ => None,
+        };
         Self {
             level,
             provider,
             sink,
+            ids,
+            direct,
             tracer,
             latencies: Mutex::new(LatencyBook::new()),
         }
@@ -184,6 +197,12 @@ impl Capture {
             SpanSink::Compact(store) => Some(store.retained_bytes()),
             SpanSink::None | SpanSink::SpanData(_) => None,
         }
+    }
+
+    /// The compact store recorders may write into directly, bypassing the SDK (only when
+    /// spans are kept there and nothing else listens), with the ids to stamp spans with.
+    pub fn direct_store(&self) -> Option<(&CompactStore, &seeded_ids::SeededIds)> {
+        self.direct.as_ref().map(|store| (store, &self.ids))
     }
 
     /// The tracer that writes into this capture.

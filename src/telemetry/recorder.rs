@@ -1,6 +1,11 @@
 //! `AgentRecorder`: what an agent uses to leave evidence. One per agent, owned by it, so
 //! recording needs no synchronisation beyond the span store's own. At
 //! `CaptureLevel::Histograms` it creates no span at all and only batches latency samples.
+//!
+//! Where the capture allows it (`Capture::direct_store`), spans skip the SDK: the recorder
+//! draws the same seeded ids the SDK would, in the same order (span id, then trace id for a
+//! root), and hands the compact store the finished span. The agent's identity is then kept
+//! once per session (a store group), not copied onto every span; records read back the same.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -9,7 +14,10 @@ use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer 
 use opentelemetry::{Context, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
 
-use super::{Capture, OpKind, TimeBase};
+use super::compact::{DirectSpan, GroupId};
+use super::record::unix_ns;
+use super::seeded_ids::SeededIds;
+use super::{Capture, CompactStore, OpKind, TimeBase};
 
 /// Latency samples an agent keeps before merging them into the capture's histograms: the
 /// capture's lock is taken once per this many operations, never per operation.
@@ -24,13 +32,38 @@ pub enum OpResult<'a> {
     Failed(&'a str),
 }
 
+/// Where a recorder's spans go.
+enum Sink {
+    /// Nowhere: the capture keeps no spans.
+    None,
+    /// Through the SDK, as children of the session span in this context.
+    Sdk(Context),
+    /// Straight into the compact store.
+    Direct(DirectSession),
+}
+
+/// A session span being written straight into the compact store.
+struct DirectSession {
+    store: CompactStore,
+    ids: SeededIds,
+    name: &'static str,
+    span_id: u64,
+    start_unix_ns: u64,
+    /// Run time 0 in ns since the Unix epoch: adding a run time to it gives exactly what
+    /// `unix_ns(time_base.at(t))` would, without a `SystemTime` round trip per span.
+    epoch_unix_ns: u64,
+    /// The session span's own group (root: no parent).
+    root: GroupId,
+    /// Its children's group (the session span as parent).
+    children: GroupId,
+}
+
 /// Writes one agent's spans (under its `agent.session` span) and latency samples.
 pub struct AgentRecorder {
     capture: Arc<Capture>,
     tracer: SdkTracer,
     time_base: TimeBase,
-    /// `None` when the capture keeps no spans.
-    session: Option<Context>,
+    sink: Sink,
     identity: Vec<KeyValue>,
     pending: Vec<(OpKind, u64)>,
     last_end_ns: u64,
@@ -48,26 +81,47 @@ impl AgentRecorder {
         start_ns: u64,
     ) -> Self {
         let tracer = capture.tracer().clone();
-        let keeps_spans = capture.level().keeps_spans();
         // Text values become reference-counted, so copying the identity onto every span
         // copies pointers, not strings.
         let identity: Vec<KeyValue> = identity.into_iter().map(shared_text).collect();
-        let session = keeps_spans.then(|| {
+        let sink = if let Some((store, ids)) = capture.direct_store() {
+            // The order the SDK draws a root span's ids in: span, then trace.
+            let span_id = ids.span_id();
+            let trace_id = ids.trace_id();
+            let shared: Arc<[KeyValue]> = identity.as_slice().into();
+            Sink::Direct(DirectSession {
+                root: store.group(trace_id, 0, Arc::clone(&shared)),
+                children: store.group(trace_id, span_id, shared),
+                store: store.clone(),
+                ids: ids.clone(),
+                name: session_name,
+                span_id,
+                start_unix_ns: unix_ns(time_base.at(start_ns)),
+                epoch_unix_ns: time_base.epoch_unix_ns(),
+            })
+        } else if capture.level().keeps_spans() {
             let span = tracer
                 .span_builder(Cow::Borrowed(session_name))
                 .with_kind(SpanKind::Internal)
                 .with_start_time(time_base.at(start_ns))
                 .with_attributes(identity.clone())
                 .start(&tracer);
-            Context::current_with_span(span)
-        });
+            Sink::Sdk(Context::current_with_span(span))
+        } else {
+            Sink::None
+        };
         Self {
             capture,
             tracer,
             time_base,
-            session,
-            identity,
-            pending: Vec::with_capacity(LATENCY_BATCH_LEN),
+            // Only the SDK path copies the identity onto spans; the store keeps its own.
+            identity: if matches!(sink, Sink::Direct(_)) {
+                Vec::new()
+            } else {
+                identity
+            },
+            sink,
+            pending: Vec::new(),
             last_end_ns: start_ns,
             closed: false,
         }
@@ -99,8 +153,24 @@ impl AgentRecorder {
         result: OpResult<'_>,
     ) {
         self.last_end_ns = self.last_end_ns.max(end_ns);
-        let Some(session) = &self.session else {
-            return;
+        let session = match &self.sink {
+            Sink::None => return,
+            Sink::Direct(direct) => {
+                direct.store.record(&DirectSpan {
+                    span_id: direct.ids.span_id(),
+                    name,
+                    start_unix_ns: direct.epoch_unix_ns.saturating_add(start_ns),
+                    end_unix_ns: direct.epoch_unix_ns.saturating_add(end_ns),
+                    group: direct.children,
+                    attributes: &attributes,
+                    error: match result {
+                        OpResult::Served => None,
+                        OpResult::Failed(description) => Some(description),
+                    },
+                });
+                return;
+            }
+            Sink::Sdk(session) => session,
         };
         let mut all = Vec::with_capacity(self.identity.len() + attributes.len());
         all.extend(self.identity.iter().cloned());
@@ -120,7 +190,7 @@ impl AgentRecorder {
 
     /// Whether spans are kept: callers skip building attributes nobody will read.
     pub fn keeps_spans(&self) -> bool {
-        self.session.is_some()
+        !matches!(self.sink, Sink::None)
     }
 
     fn flush_latencies(&mut self) {
@@ -135,8 +205,22 @@ impl AgentRecorder {
     pub fn close(mut self, end_ns: u64) {
         self.closed = true;
         self.flush_latencies();
-        if let Some(session) = &self.session {
-            session.span().end_with_timestamp(self.time_base.at(end_ns));
+        self.end_session(end_ns);
+    }
+
+    fn end_session(&self, end_ns: u64) {
+        match &self.sink {
+            Sink::None => {}
+            Sink::Sdk(session) => session.span().end_with_timestamp(self.time_base.at(end_ns)),
+            Sink::Direct(direct) => direct.store.record(&DirectSpan {
+                span_id: direct.span_id,
+                name: direct.name,
+                start_unix_ns: direct.start_unix_ns,
+                end_unix_ns: direct.epoch_unix_ns.saturating_add(end_ns),
+                group: direct.root,
+                attributes: &[],
+                error: None,
+            }),
         }
     }
 }
@@ -146,10 +230,9 @@ impl Drop for AgentRecorder {
         // An agent that is dropped without `close` (a panic, a crash fault) must not take
         // its samples with it.
         self.flush_latencies();
-        if let (false, Some(session)) = (self.closed, &self.session) {
+        if !self.closed {
             // Never leave a session span open: end it where its last operation ended.
-            let end = self.time_base.at(self.last_end_ns);
-            session.span().end_with_timestamp(end);
+            self.end_session(self.last_end_ns);
         }
     }
 }

@@ -2,15 +2,17 @@
 //! identical across runs that create spans in the same order.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_sdk::trace::IdGenerator;
 
-/// An `IdGenerator` that a seed makes reproducible.
-#[derive(Debug)]
+/// An `IdGenerator` that a seed makes reproducible. Clones share one counter, so the tracer
+/// provider and a recorder writing straight into the span store draw from one sequence.
+#[derive(Debug, Clone)]
 pub struct SeededIds {
     seed: u64,
-    counter: AtomicU64,
+    counter: Arc<AtomicU64>,
 }
 
 impl SeededIds {
@@ -18,7 +20,7 @@ impl SeededIds {
     pub fn new(seed: u64) -> Self {
         Self {
             seed,
-            counter: AtomicU64::new(1),
+            counter: Arc::new(AtomicU64::new(1)),
         }
     }
 
@@ -32,16 +34,32 @@ impl SeededIds {
     }
 }
 
-impl IdGenerator for SeededIds {
-    fn new_trace_id(&self) -> TraceId {
+impl SeededIds {
+    /// The next trace id as a number (what `new_trace_id` returns).
+    pub fn trace_id(&self) -> u128 {
         let high = self.next();
         let low = self.next();
-        TraceId::from_bytes((u128::from(high) << 64 | u128::from(low)).to_be_bytes())
+        u128::from(high) << 64 | u128::from(low)
+    }
+
+    /// The next span id as a number (what `new_span_id` returns).
+    pub fn span_id(&self) -> u64 {
+        // Zero is the invalid span id; splitmix64 maps exactly one counter value to it.
+        let id = self.next();
+        if id == 0 {
+            1
+        } else {
+            id
+        }
+    }
+}
+
+impl IdGenerator for SeededIds {
+    fn new_trace_id(&self) -> TraceId {
+        TraceId::from_bytes(self.trace_id().to_be_bytes())
     }
 
     fn new_span_id(&self) -> SpanId {
-        // Zero is the invalid span id; splitmix64 maps exactly one counter value to it.
-        let id = self.next();
-        SpanId::from_bytes((if id == 0 { 1 } else { id }).to_be_bytes())
+        SpanId::from_bytes(self.span_id().to_be_bytes())
     }
 }

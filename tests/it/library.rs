@@ -61,3 +61,51 @@ fn correct_engine_passes() {
     let verdict = history::no_overlapping_holds(&run(&racing(5)).spans);
     assert!(verdict.passed, "{verdict}");
 }
+
+/// A processor that ignores every span: its only effect is to make a capture an exporting
+/// one, so spans take the SDK path instead of the recorders' direct path.
+#[derive(Debug)]
+struct Ignore;
+
+impl opentelemetry_sdk::trace::SpanProcessor for Ignore {
+    fn on_start(&self, _: &mut opentelemetry_sdk::trace::Span, _: &opentelemetry::Context) {}
+    fn on_end(&self, _: opentelemetry_sdk::trace::SpanData) {}
+    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+    fn shutdown_with_timeout(
+        &self,
+        _: std::time::Duration,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+}
+
+// Proves spans recorded straight into the compact store equal, span for span, those the
+// same run records through the OpenTelemetry SDK (ids, times, parents, attributes, status).
+#[test]
+fn direct_recording_equals_sdk_recording() {
+    let mut config = racing(21);
+    config.faults = swarmspec::swarm::Faults::drawn_from(21, config.agent_count, 1);
+    config.faults.error_rate = 0.05;
+    let level = swarmspec::telemetry::CaptureLevel::Spans;
+    let direct = Arc::new(Capture::with_level(config.seed, level));
+    let through_sdk = Arc::new(Capture::with_exports(
+        config.seed,
+        level,
+        vec![Box::new(Ignore)],
+    ));
+    for capture in [&direct, &through_sdk] {
+        Swarm::new(config.clone())
+            .run(Arc::clone(capture))
+            .expect("run");
+    }
+    let direct = direct.spans().expect("direct spans");
+    let through_sdk = through_sdk.spans().expect("sdk spans");
+    assert!(
+        direct.iter().any(|span| span.is_error()),
+        "faults left error spans"
+    );
+    assert_eq!(digest::first_divergence(&direct, &through_sdk), None);
+    assert_eq!(direct, through_sdk);
+}

@@ -8,6 +8,7 @@ use crate::coordination::breaker::Transition;
 use crate::coordination::Coordinator;
 use crate::error::Result;
 use crate::ids::{AgentId, WorkId};
+use crate::swarm::config::Mode;
 use crate::telemetry::recorder::OpResult;
 use crate::telemetry::OpKind;
 
@@ -35,10 +36,14 @@ impl Agent {
     ) -> Result<Timed<T>, Stop> {
         let mut attempt = 0;
         loop {
-            if let Some(stop) = self.check_stop() {
+            // One clock reading serves the stop check, the breaker and the call's start:
+            // nothing awaits between them, so they would read the same instant anyway (on
+            // the real clock, reading it costs as much as an engine call).
+            let start_ns = self.now();
+            if let Some(stop) = self.check_stop_at(start_ns) {
                 return Err(stop);
             }
-            let (permitted, transition) = self.breaker.permit(self.now());
+            let (permitted, transition) = self.breaker.permit(start_ns);
             self.record_transition(transition);
             if !permitted {
                 if let Some(at) = self.breaker.reopens_at_ns() {
@@ -46,16 +51,24 @@ impl Agent {
                 }
                 continue;
             }
-            let start_ns = self.now();
-            sleep_service(&self.shared, &mut self.rng, self.plan.slow_factor).await;
-            let result = call(
-                self.shared.coordinator.as_ref(),
-                self.id,
-                self.reported_now(),
-            );
-            // Read after the call: on the real clock this includes the call itself; on the
-            // paused clock a synchronous call takes no virtual time.
-            let end_ns = self.now();
+            let served_ns = match self.shared.config.mode {
+                // The simulated service time passes before the engine sees the call.
+                Mode::Deterministic => {
+                    let slow_factor = self.plan.slow_factor;
+                    sleep_service(&self.shared, &mut self.rng, slow_factor, start_ns).await;
+                    Some(self.now())
+                }
+                Mode::Throughput => None,
+            };
+            let reported_ns = served_ns
+                .unwrap_or(start_ns)
+                .saturating_add_signed(self.plan.clock_skew_ns);
+            let result = call(self.shared.coordinator.as_ref(), self.id, reported_ns);
+            // On the real clock, read after the call, so the span includes it; on the paused
+            // clock a synchronous call takes no virtual time, so the time it was served is
+            // its end (tokio's clock costs as much to read as the real one).
+            let end_ns = served_ns.unwrap_or_else(|| self.now());
+            debug_assert!(served_ns.is_none_or(|served| served == self.now()));
             match result {
                 Ok(value) => {
                     let transition = self.breaker.on_success();
