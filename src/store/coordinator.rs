@@ -11,6 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::entry::{holds, reopen, role_at, status_of, team_of};
 use super::files::{read_array, stage_array, DirLock};
 use super::journal;
 use super::layout::*;
@@ -65,51 +66,6 @@ impl State {
         self.agents_changed = true;
         Ok(())
     }
-}
-
-fn holds(claim: &WorkClaim, agent: AgentId) -> bool {
-    matches!(claim.status.as_str(), STATUS_ACTIVE | STATUS_IN_PROGRESS)
-        && claim.agent_id.as_deref() == Some(agent.to_string().as_str())
-}
-
-fn role_at(claim: &WorkClaim) -> Result<Role> {
-    let text = claim.pipeline.get(claim.stage).ok_or_else(|| {
-        Error::InvalidConfig(format!(
-            "{} is at stage {} of a {}-stage pipeline",
-            claim.work_item_id,
-            claim.stage,
-            claim.pipeline.len()
-        ))
-    })?;
-    Role::parse(text).ok_or_else(|| {
-        Error::InvalidConfig(format!("{}: unknown role «{text}»", claim.work_item_id))
-    })
-}
-
-fn status_of(claim: &WorkClaim) -> ItemStatus {
-    match claim.status.as_str() {
-        STATUS_ACTIVE | STATUS_IN_PROGRESS => ItemStatus::Claimed,
-        STATUS_STAGE_DONE => ItemStatus::StageDone,
-        STATUS_COMPLETED => ItemStatus::Done,
-        _ => ItemStatus::Open,
-    }
-}
-
-/// The team of an item (`team-N`; another tool's free-form team names read as team 0).
-fn team_of(claim: &WorkClaim) -> TeamId {
-    let team = claim
-        .team
-        .strip_prefix("team-")
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(0);
-    TeamId(team)
-}
-
-fn reopen(claim: &mut WorkClaim) {
-    claim.status = STATUS_PENDING.into();
-    claim.agent_id = None;
-    claim.claimed_at = None;
-    claim.progress = 0;
 }
 
 impl FileStore {

@@ -8,6 +8,8 @@ pub mod acknowledged;
 pub mod audit;
 /// `FileStore`: the `Coordinator` over the directory, one locked transaction per call.
 pub mod coordinator;
+/// One `work_claims.json` entry read in the coordinator's terms.
+pub mod entry;
 /// The directory lock (an OS lock, never stale) and atomic, fsynced file replacement.
 pub mod files;
 /// All-or-nothing replacement of several files through a redo journal.
