@@ -222,6 +222,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                      --check-determinism, --spans-out"
                 );
             }
+            if args
+                .otlp
+                .as_deref()
+                .is_some_and(|endpoint| !endpoint.is_empty())
+            {
+                eprintln!(
+                    "warning: --otlp (or OTEL_EXPORTER_OTLP_ENDPOINT) is not used by --processes: \
+                     the workers' spans go to span files under the store directory"
+                );
+            }
             return super::run_split::run_split(config, dir, args.processes);
         }
     }
