@@ -79,9 +79,16 @@ pub fn read_array<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
     serde_json::from_slice(&bytes).map_err(|error| store_error(path, error))
 }
 
-/// Whether a file name is one `temp_path` makes (a leftover of a writer that died).
-pub fn is_temp_name(name: &str) -> bool {
-    name.starts_with('.') && name.ends_with(".tmp")
+/// The file a temp name made by `temp_path` stands in for, or `None` when `name` is not of
+/// that exact shape (`.{target}.{pid}.{counter}.{attempt}.tmp`, three decimal numbers). The
+/// shape is strict so that recovery never deletes a user's own `.notes.tmp`.
+pub fn temp_target(name: &str) -> Option<&str> {
+    let inner = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let mut parts = inner.rsplitn(4, '.');
+    let numbers = [parts.next()?, parts.next()?, parts.next()?];
+    let target = parts.next()?;
+    let decimal = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (numbers.iter().all(|n| decimal(n)) && !target.is_empty()).then_some(target)
 }
 
 fn temp_path(target: &Path, attempt: u32) -> PathBuf {

@@ -12,11 +12,22 @@
 
 use std::path::Path;
 
-use super::files::{is_temp_name, stage_bytes, sync_dir, Staged};
+use super::files::{stage_bytes, sync_dir, temp_target, Staged};
+use super::layout::{AGENT_STATUS_FILE, COORDINATION_LOG_FILE, WORK_CLAIMS_FILE};
 use crate::error::{Error, Result};
 
 /// The journal's name; present only while (or after a crash during) a multi-file commit.
 pub const JOURNAL_FILE: &str = ".swarmspec.journal";
+
+/// The only files a journal may name as targets. Anything else in a journal was not written
+/// by a store (it is hostile or corrupt), and recovery refuses it rather than rename outside
+/// the store's own files.
+const JOURNALED_FILES: [&str; 3] = [WORK_CLAIMS_FILE, AGENT_STATUS_FILE, COORDINATION_LOG_FILE];
+
+/// What a user can do about a journal recovery refuses; said with every refusal.
+const RECOVERY_HINT: &str = "no commit was finished from it and nothing was renamed; inspect \
+     the store's JSON files (`swarmspec audit-store DIR`), then delete .swarmspec.journal to \
+     keep them as they are";
 
 fn journal_error(dir: &Path, problem: impl std::fmt::Display) -> Error {
     Error::Store {
@@ -57,21 +68,66 @@ pub fn commit(dir: &Path, staged: &[Staged]) -> Result<()> {
     Ok(())
 }
 
+/// Checks one journal entry names a store file and a temp file the store made for it, both
+/// plain names inside `dir`, and that neither is a symlink (which would lead out of `dir`).
+fn checked_rename(dir: &Path, temp: &str, target: &str) -> Result<Staged> {
+    let refuse = |why: String| journal_error(dir, format!("{why}; {RECOVERY_HINT}"));
+    if !JOURNALED_FILES.contains(&target) {
+        return Err(refuse(format!(
+            "the journal names {target:?} as a target, which is not one of the store's files \
+             ({})",
+            JOURNALED_FILES.join(", ")
+        )));
+    }
+    if temp_target(temp) != Some(target) {
+        return Err(refuse(format!(
+            "the journal names {temp:?} as the new version of {target}, which is not a temp \
+             name the store makes for that file"
+        )));
+    }
+    for name in [temp, target] {
+        let path = dir.join(name);
+        if let Ok(meta) = std::fs::symlink_metadata(&path) {
+            if !meta.file_type().is_file() {
+                return Err(refuse(format!(
+                    "{name} in the store is a symlink or not a regular file"
+                )));
+            }
+        }
+    }
+    Ok(Staged {
+        temp: dir.join(temp),
+        target: dir.join(target),
+    })
+}
+
+/// Reads and checks the whole journal before any rename, so a bad entry anywhere leaves
+/// the store untouched.
+fn read_journal(dir: &Path, bytes: &[u8]) -> Result<Vec<Staged>> {
+    let renames: Vec<(String, String)> = serde_json::from_slice(bytes).map_err(|e| {
+        journal_error(
+            dir,
+            format!("the journal is not readable ({e}); {RECOVERY_HINT}"),
+        )
+    })?;
+    renames
+        .iter()
+        .map(|(temp, target)| checked_rename(dir, temp, target))
+        .collect()
+}
+
 /// Finishes a commit a dead writer left half done, and removes its uninstalled temp files.
 /// Returns whether there was a journal to finish. Call with the directory lock held.
+///
+/// Only the store's own files are renamed and only temp names the store makes are deleted;
+/// a journal naming anything else (`../outside`, a user's file, a symlink) is refused.
 pub fn recover(dir: &Path) -> Result<bool> {
     let journal_path = dir.join(JOURNAL_FILE);
     let finished = match std::fs::read(&journal_path) {
         Ok(bytes) => {
-            let renames: Vec<(String, String)> =
-                serde_json::from_slice(&bytes).map_err(|e| journal_error(dir, e))?;
-            for (temp, target) in renames {
-                let staged = Staged {
-                    temp: dir.join(&temp),
-                    target: dir.join(&target),
-                };
+            for staged in read_journal(dir, &bytes)? {
                 // Renames done before the crash left no temp file: nothing to redo.
-                if staged.temp.exists() {
+                if std::fs::symlink_metadata(&staged.temp).is_ok() {
                     staged.install()?;
                 }
             }
@@ -85,7 +141,10 @@ pub fn recover(dir: &Path) -> Result<bool> {
     let entries = std::fs::read_dir(dir).map_err(|e| journal_error(dir, e))?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if is_temp_name(&name) {
+        let ours = temp_target(&name)
+            .is_some_and(|target| JOURNALED_FILES.contains(&target) || target == JOURNAL_FILE);
+        let plain_file = entry.file_type().is_ok_and(|kind| kind.is_file());
+        if ours && plain_file {
             // Under the lock no live writer has a temp file: this one was never installed.
             let _ = std::fs::remove_file(entry.path());
         }
@@ -94,68 +153,5 @@ pub fn recover(dir: &Path) -> Result<bool> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::files::{read_array, stage_array};
-    use super::*;
-
-    // Proves a commit interrupted after its journal was written is finished by recovery:
-    // every file ends at its new version, and stray temp files are removed.
-    #[test]
-    fn recovery_finishes_an_interrupted_commit() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
-        std::fs::write(&a, "[1]").expect("old a");
-        std::fs::write(&b, "[1]").expect("old b");
-        let staged = [
-            stage_array(&a, &[2]).expect("stage a"),
-            stage_array(&b, &[2]).expect("stage b"),
-        ];
-        // The writer dies after the journal and the first rename.
-        let renames = vec![
-            (file_name(&staged[0].temp), "a.json".to_owned()),
-            (file_name(&staged[1].temp), "b.json".to_owned()),
-        ];
-        let text = serde_json::to_vec(&renames).expect("journal text");
-        std::fs::write(dir.path().join(JOURNAL_FILE), text).expect("journal");
-        staged[0].install().expect("first rename");
-        let orphan = stage_array(&dir.path().join("c.json"), &[9]).expect("orphan");
-
-        assert!(recover(dir.path()).expect("recover"));
-        assert_eq!(read_array::<i32>(&a).expect("a"), vec![2]);
-        assert_eq!(read_array::<i32>(&b).expect("b"), vec![2]);
-        assert!(!orphan.temp.exists(), "an uninstalled temp file is removed");
-        assert!(!dir.path().join(JOURNAL_FILE).exists());
-        assert!(!recover(dir.path()).expect("nothing left to recover"));
-    }
-
-    // Proves a commit that died before its journal existed changes nothing.
-    #[test]
-    fn a_commit_without_journal_changes_nothing() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let a = dir.path().join("a.json");
-        std::fs::write(&a, "[1]").expect("old a");
-        let staged = stage_array(&a, &[2]).expect("stage");
-        assert!(!recover(dir.path()).expect("recover"));
-        assert_eq!(read_array::<i32>(&a).expect("a"), vec![1]);
-        assert!(!staged.temp.exists());
-    }
-
-    // Proves a normal commit installs every file and leaves no journal behind.
-    #[test]
-    fn commit_installs_everything() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
-        let staged = [
-            stage_array(&a, &["x"]).expect("a"),
-            stage_array(&b, &["y"]).expect("b"),
-        ];
-        commit(dir.path(), &staged).expect("commit");
-        assert_eq!(read_array::<String>(&b).expect("b"), vec!["y".to_owned()]);
-        let names: Vec<String> = std::fs::read_dir(dir.path())
-            .expect("list")
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(names.len(), 2, "only the two files remain: {names:?}");
-    }
-}
+#[path = "journal_tests.rs"]
+mod tests;
