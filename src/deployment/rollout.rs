@@ -133,10 +133,11 @@ impl Rollout<'_> {
             .fleet(self.environment)
             .slots_where(|i| i.version != self.version);
         let mut converted = fleet_len - old.len();
-        for (index, batch) in old
-            .chunks(batch_size.clamp(1, fleet_len.max(1)))
-            .enumerate()
-        {
+        // A rolling batch never drains the whole fleet: with batches as large as the fleet
+        // (4 of 4 in dev) every instance was down at once and requests failed, which is a
+        // recreate, not a rolling deploy. One instance keeps serving whenever there are two.
+        let batch_size_max = fleet_len.saturating_sub(1).max(1);
+        for (index, batch) in old.chunks(batch_size.clamp(1, batch_size_max)).enumerate() {
             converted += batch.len();
             let traffic_percent = percent_of(converted, fleet_len);
             let step = Step {
