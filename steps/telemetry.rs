@@ -3,9 +3,11 @@
 
 use anyhow::Context as _;
 use cucumber::{given, then};
-use swarmspec::evidence::{self, Comparison, SpanFilter};
+use swarmspec::evidence::vocabulary::{self, Intent};
+use swarmspec::evidence::{self, Comparison, SpanFilter, Verdict};
 use swarmspec::telemetry::otlp::{receiver, OtlpConfig, OtlpTarget, Receiver};
 use swarmspec::telemetry::OpKind;
+use swarmspec::telemetry::SpanRecord;
 
 use super::SwarmWorld;
 
@@ -17,6 +19,23 @@ fn op_kind(name: &str) -> anyhow::Result<OpKind> {
             known.join(", ")
         )
     })
+}
+
+/// Judges `check` on the evidence, unless the step names a span (or attribute) that no span
+/// carries: then it fails as vacuous, listing the names that were recorded.
+fn guarded(
+    world: &mut SwarmWorld,
+    names: &[&str],
+    key: Option<&str>,
+    intent: Intent,
+    check: impl FnOnce(&[SpanRecord]) -> Verdict,
+) -> anyhow::Result<()> {
+    let spans = &world.evidence()?.spans;
+    let vacuous = names
+        .iter()
+        .find_map(|name| vocabulary::guard(spans, name, key, intent));
+    let verdict = vacuous.unwrap_or_else(|| check(spans));
+    world.judge(verdict)
 }
 
 /// Exactly N spans of that name carry that attribute value, for each work item (and stage).
@@ -37,8 +56,14 @@ fn exactly_per_item(
     } else {
         &["work.item_id", "work.stage"]
     };
-    let verdict = evidence::query::exactly_per_key(&world.evidence()?.spans, &filter, keys, n);
-    world.judge(verdict)
+    let intent = if n == 0 {
+        Intent::MayBeAbsent
+    } else {
+        Intent::Present
+    };
+    guarded(world, &[&name], Some(&key), intent, |spans| {
+        evidence::query::exactly_per_key(spans, &filter, keys, n)
+    })
 }
 
 /// Counts spans of a name (optionally with an attribute value): exactly, at least or at most N.
@@ -62,33 +87,46 @@ fn count_spans(
         "at least" => Comparison::AtLeast(n),
         _ => Comparison::AtMost(n),
     };
-    let verdict = evidence::query::count(&world.evidence()?.spans, &filter, expected);
-    world.judge(verdict)
+    let intent = if expected.holds(0) {
+        Intent::MayBeAbsent
+    } else {
+        Intent::Present
+    };
+    let key = (!key.is_empty()).then_some(key.as_str());
+    guarded(world, &[&name], key, intent, |spans| {
+        evidence::query::count(spans, &filter, expected)
+    })
 }
 
-/// No span of that name has status error.
+/// No span of that name has status error (and at least one such span was recorded: with
+/// none, the step would pass on nothing).
 #[then(expr = "no {string} span has status error")]
 fn no_errors(world: &mut SwarmWorld, name: String) -> anyhow::Result<()> {
     let filter = SpanFilter::named(&name).with_error(true);
-    let verdict = evidence::query::count(&world.evidence()?.spans, &filter, Comparison::Exactly(0));
-    world.judge(verdict)
+    guarded(world, &[&name], None, Intent::Present, |spans| {
+        evidence::query::count(spans, &filter, Comparison::Exactly(0))
+    })
 }
 
 /// Every span of the first name has a parent span of the second name.
 #[then(expr = "every {string} span has a parent {string} span")]
 fn has_parent(world: &mut SwarmWorld, child: String, parent: String) -> anyhow::Result<()> {
-    let verdict =
-        evidence::query::every_child_has_parent(&world.evidence()?.spans, &child, &parent);
-    world.judge(verdict)
+    guarded(world, &[&child, &parent], None, Intent::Present, |spans| {
+        evidence::query::every_child_has_parent(spans, &child, &parent)
+    })
 }
 
 /// For each work item, the listed spans share one trace.
 #[then(expr = "the {string} spans of each work item form one trace")]
 fn one_trace(world: &mut SwarmWorld, names: String) -> anyhow::Result<()> {
     let names: Vec<&str> = names.split(',').map(str::trim).collect();
-    let verdict =
-        evidence::query::one_trace_per_key(&world.evidence()?.spans, &names, "work.item_id");
-    world.judge(verdict)
+    guarded(
+        world,
+        &names,
+        Some("work.item_id"),
+        Intent::Present,
+        |spans| evidence::query::one_trace_per_key(spans, &names, "work.item_id"),
+    )
 }
 
 /// A latency percentile of an operation, from its HDR histogram, is below a bound.

@@ -32,6 +32,8 @@ pub mod resilience;
 pub mod rollout;
 /// The verdict type.
 pub mod verdict;
+/// The names swarmspec emits, and the guard against steps naming what no span carries.
+pub mod vocabulary;
 
 pub use query::{Comparison, SpanFilter};
 pub use verdict::Verdict;
