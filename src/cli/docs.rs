@@ -61,11 +61,15 @@ pub fn check_docs(args: CheckDocsArgs) -> anyhow::Result<ExitCode> {
                     );
                 }
                 None => println!(
-                    "{}:{}: backed by {}",
+                    "{}:{}: backed by {} (measured: {})",
                     file.display(),
                     claim.line,
-                    claim.claim_id.unwrap_or_default()
+                    claim.claim_id.unwrap_or_default(),
+                    claim.measured.join(", ")
                 ),
+            }
+            for note in &claim.unchecked {
+                println!("{}:{}:   unchecked: {note}", file.display(), claim.line);
             }
         }
     }

@@ -3,7 +3,12 @@
 //!
 //! A numeric claim is a line (outside code) with a number followed by a unit of speed, time,
 //! size, share or scale ("2 M ops/s", "p99 < 100 ms", "10 000 agents", "99.9 %"). It is
-//! backed when the same line names a claim id as `[claim: id]` and that claim was VERIFIED.
+//! backed when the same line names a claim id as `[claim: id]`, that claim was VERIFIED, and
+//! every figure on the line is implied by the claim (`figures`): prose may not say more than
+//! the claim it cites. The measured value is reported beside each backed line.
+
+/// Figures in prose and their comparison with the cited claim.
+pub mod figures;
 
 use std::collections::HashMap;
 
@@ -28,6 +33,35 @@ pub struct ProseClaim {
     pub claim_id: Option<String>,
     /// Why it is not backed; `None` when a VERIFIED claim backs it.
     pub problem: Option<String>,
+    /// Figures on the line that could not be compared with the cited claims, with why.
+    pub unchecked: Vec<String>,
+    /// The cited claims' measured values, as `id = value unit`.
+    pub measured: Vec<String>,
+}
+
+/// The first figure on `text` that no cited claim implies (the problem), and the ones that
+/// could not be compared.
+fn compare_figures(text: &str, cited: &[&ClaimResult]) -> (Option<String>, Vec<String>) {
+    let mut unchecked = Vec::new();
+    for figure in figures::figures(text) {
+        let judgements: Vec<figures::Judgement> = cited
+            .iter()
+            .map(|claim| figures::judge(&figure, &claim.expected, &claim.unit, &claim.conditions))
+            .collect();
+        if judgements.contains(&figures::Judgement::Implied) {
+            continue;
+        }
+        if let Some(figures::Judgement::Overstates(why)) = judgements
+            .iter()
+            .find(|j| matches!(j, figures::Judgement::Overstates(_)))
+        {
+            return (Some(format!("overstates the claim: {why}")), unchecked);
+        }
+        if let Some(figures::Judgement::Unchecked(why)) = judgements.first() {
+            unchecked.push(why.clone());
+        }
+    }
+    (None, unchecked)
 }
 
 fn strip_inline_code(line: &str) -> String {
@@ -112,7 +146,11 @@ pub fn check(markdown: &str, claims: &[ClaimResult]) -> Vec<ProseClaim> {
             continue;
         }
         let ids = claim_ids(line);
-        let problem = if ids.is_empty() {
+        let cited: Vec<&ClaimResult> = ids
+            .iter()
+            .filter_map(|id| by_id.get(id.as_str()).copied())
+            .collect();
+        let mut problem = if ids.is_empty() {
             Some("no [claim: id] next to it".to_owned())
         } else {
             ids.iter().find_map(|id| match by_id.get(id.as_str()) {
@@ -123,12 +161,29 @@ pub fn check(markdown: &str, claims: &[ClaimResult]) -> Vec<ProseClaim> {
                 Some(_) => None,
             })
         };
+        let mut unchecked = Vec::new();
+        if problem.is_none() {
+            let (overstated, notes) = compare_figures(&strip_inline_code(line), &cited);
+            problem = overstated;
+            unchecked = notes;
+        }
+        let measured = cited
+            .iter()
+            .map(|c| {
+                let value = c
+                    .observed
+                    .map_or("—".to_owned(), crate::claims::format_value);
+                format!("{} = {value} {}", c.id, c.unit)
+            })
+            .collect();
         let id = (!ids.is_empty()).then(|| ids.join(", "));
         found.push(ProseClaim {
             line: index + 1,
             text: line.trim().to_owned(),
             claim_id: id,
             problem,
+            unchecked,
+            measured,
         });
     }
     found
@@ -143,12 +198,14 @@ mod tests {
             id: id.into(),
             statement: String::new(),
             metric: String::new(),
-            unit: String::new(),
-            expected: String::new(),
-            observed: Some(1.0),
+            unit: "ops/s".into(),
+            expected: "> 1000".into(),
+            observed: Some(400_500.0),
             status: ClaimStatus::Verified,
             evidence: Vec::new(),
             known_shortfall: None,
+            conditions: Vec::new(),
+            measurements: Vec::new(),
         }
     }
 
@@ -156,12 +213,40 @@ mod tests {
     #[test]
     fn unbacked_figures_are_reported() {
         let text =
-            "It handles 2 M ops/s.\nClaims run at 400 000 ops/s [claim: fast].\nNo figure here.\n";
+            "It handles 2 M ops/s.\nClaims run at more than 1000 ops/s [claim: fast].\nNo figure here.\n";
         let found = check(text, &[verified("fast")]);
         assert_eq!(found.len(), 2);
         assert_eq!(found[0].line, 1);
         assert!(found[0].problem.is_some());
         assert_eq!(found[1].problem, None);
+    }
+
+    // Proves a figure the cited claim does not imply is refused even when the claim is
+    // VERIFIED, and the measured value is given beside a backed line.
+    #[test]
+    fn figures_must_be_implied_by_the_claim() {
+        let found = check(
+            "More than 999999999999 ops/s [claim: fast]\nMore than 1000 ops/s [claim: fast]\nat least 500 ops/s on 2 cores [claim: fast]\n",
+            &[verified("fast")],
+        );
+        assert!(
+            found[0]
+                .problem
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("overstates"),
+            "{:?}",
+            found[0]
+        );
+        assert_eq!(found[1].problem, None);
+        assert_eq!(found[1].measured, vec!["fast = 400500 ops/s".to_owned()]);
+        assert_eq!(found[2].problem, None);
+        assert_eq!(
+            found[2].unchecked.len(),
+            1,
+            "cores are not compared: {:?}",
+            found[2]
+        );
     }
 
     // Proves code blocks and inline code are not prose claims.
