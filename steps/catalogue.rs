@@ -18,6 +18,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("ingestion", include_str!("ingestion.rs")),
     ("processes", include_str!("processes.rs")),
     ("real_systems", include_str!("real_systems.rs")),
+    ("memory", include_str!("memory.rs")),
 ];
 
 /// The shipped features, where examples come from.

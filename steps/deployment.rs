@@ -20,6 +20,7 @@ fn percent(value: u32) -> f64 {
 fn run(world: &mut SwarmWorld, action: Action) -> anyhow::Result<()> {
     let (evidence, _report) = world.deployment.run(&action, world.config.seed)?;
     world.evidence = Some(evidence);
+    world.run_record = super::record::deploy(world.deployment.deploys_only_good(&action));
     Ok(())
 }
 

@@ -42,6 +42,7 @@ fn load(world: &mut SwarmWorld, path: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("loading the spans recorded in {}", path.display()))?;
     world.ingest = Some(ingested.report.clone());
     world.evidence = Some(ingested.into_evidence());
+    world.run_record = super::record::external("spans-file");
     Ok(())
 }
 

@@ -18,6 +18,10 @@ pub mod ingestion;
 pub mod processes;
 // Real coordinators driven through their command line, judged by the history checker.
 mod real_systems;
+// Memory claims measured in a child process that runs only that swarm.
+mod memory;
+// The run record of each scenario (what it actually ran), for claims' conditions.
+mod record;
 // Fault injection (slow agents, partitions, skewed clocks, errors) and its invariants.
 mod resilience;
 // The step catalogue, read from the step sources (for `swarmspec steps` and suggestions).

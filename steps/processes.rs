@@ -27,7 +27,7 @@ pub struct SplitState {
 
 /// The swarmspec executable: the one cargo built for the tests, or this very program when
 /// the steps run inside `swarmspec verify`.
-fn executable() -> anyhow::Result<PathBuf> {
+pub fn executable() -> anyhow::Result<PathBuf> {
     match option_env!("CARGO_BIN_EXE_swarmspec") {
         Some(path) => Ok(PathBuf::from(path)),
         None => std::env::current_exe().context("finding the swarmspec executable"),

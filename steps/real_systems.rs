@@ -56,6 +56,12 @@ fn drive(
     let _ = std::fs::remove_dir_all(&plan.run_dir);
     world.adapter = Some(run.with_context(|| format!("driving {}", config.path.display()))?);
     world.evidence = Some(Evidence::from_capture(&capture)?);
+    let mut record = super::record::external("command");
+    record.insert(
+        "agents".into(),
+        swarmspec::claims::conditions::number(agents as f64),
+    );
+    world.run_record = record;
     Ok(())
 }
 

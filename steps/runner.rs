@@ -68,7 +68,15 @@ fn scenario_result(
     finished: &ScenarioFinished,
     world: Option<&mut SwarmWorld>,
 ) -> ScenarioResult {
+    let asserts = scenario
+        .steps
+        .iter()
+        .any(|step| step.ty == cucumber::gherkin::StepType::Then);
     let (status, failure) = match finished {
+        ScenarioFinished::StepPassed if !asserts => (
+            ScenarioStatus::NoAssertion,
+            Some("no Then step: the scenario asserted nothing, so it proves nothing".to_owned()),
+        ),
         ScenarioFinished::StepPassed => (ScenarioStatus::Passed, None),
         ScenarioFinished::StepSkipped => (
             ScenarioStatus::Skipped,
@@ -93,6 +101,8 @@ fn scenario_result(
         mode: None,
         verdicts: Vec::new(),
         metrics: metrics::Observed::new(),
+        unmeasured: metrics::Unmeasured::new(),
+        record: swarmspec::claims::RunRecord::new(),
         latencies: Vec::new(),
         throughput_series: Vec::new(),
         timeline: Vec::new(),
@@ -100,16 +110,25 @@ fn scenario_result(
     let Some(world) = world else { return result };
     result.seed = world.config.seed;
     result.verdicts = std::mem::take(&mut world.verdicts);
+    result.record = std::mem::take(&mut world.run_record);
     if let Some(evidence) = world.evidence.take() {
         result.mode = Some(world.config.mode.as_str().to_owned());
-        result.metrics = metrics::from_evidence(&evidence);
+        let measurement = metrics::measure(&evidence);
+        result.metrics = measurement.observed;
+        result.unmeasured = measurement.unmeasured;
         result.latencies = series::latencies(&evidence.latencies);
         result.throughput_series = series::claim_throughput(&evidence);
         if result.tags.iter().any(|t| t == "timeline") {
             result.timeline = series::timeline(&evidence);
         }
     }
-    result.metrics.extend(std::mem::take(&mut world.measured));
+    for (name, value) in std::mem::take(&mut world.measured) {
+        result.unmeasured.remove(&name);
+        result.metrics.insert(name, value);
+    }
+    result
+        .unmeasured
+        .extend(std::mem::take(&mut world.unmeasured));
     result
 }
 

@@ -5,10 +5,11 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use cucumber::World;
-use swarmspec::claims::metrics::Observed;
+use swarmspec::claims::metrics::{Observed, Unmeasured};
+use swarmspec::claims::RunRecord;
 use swarmspec::deployment::DeploymentPlan;
 use swarmspec::evidence::{Evidence, Verdict};
-use swarmspec::swarm::{memory, RunOutcome, Swarm, SwarmConfig};
+use swarmspec::swarm::{RunOutcome, Swarm, SwarmConfig};
 use swarmspec::telemetry::otlp::{ExportReport, OtlpTarget, Receiver};
 use swarmspec::telemetry::{Capture, CaptureLevel};
 
@@ -28,6 +29,12 @@ pub struct SwarmWorld {
     pub verdicts: Vec<Verdict>,
     /// Metrics measured outside the spans (memory), merged into the scenario's metrics.
     pub measured: Observed,
+    /// Metrics a step tried to measure outside the spans and could not, with why.
+    pub unmeasured: Unmeasured,
+    /// What the scenario ran, for the claims' conditions (set by each run).
+    pub run_record: RunRecord,
+    /// Memory growth per 100 agents (MB) and spans retained, from a child-process run.
+    pub memory_probe: Option<(f64, u64)>,
     /// The deploy session the scenario is describing (deployment steps only).
     pub deployment: DeploymentPlan,
     /// Audit log, scan report, access policy and work catalog of the compliance steps.
@@ -68,6 +75,9 @@ impl SwarmWorld {
             digests: Vec::new(),
             verdicts: Vec::new(),
             measured: Observed::new(),
+            unmeasured: Unmeasured::new(),
+            run_record: RunRecord::new(),
+            memory_probe: None,
             deployment: DeploymentPlan::default(),
             compliance: Default::default(),
             ingest: None,
@@ -84,9 +94,10 @@ impl SwarmWorld {
         if let Some(seed) = seed_override() {
             self.config.seed = seed;
         }
-        if self.split.process_count.is_some() {
+        if let Some(processes) = self.split.process_count {
             let evidence = self.split.run(&self.config)?;
             self.evidence = Some(evidence);
+            self.run_record = super::record::swarm(&self.config, processes, "file");
             return Ok(());
         }
         let target = self.otlp.clone().or_else(|| {
@@ -107,17 +118,10 @@ impl SwarmWorld {
             CaptureLevel::default(),
             exports,
         ));
-        let peak_reset = memory::reset_peak();
-        let before = memory::read();
         let outcome = Swarm::new(self.config.clone())
             .run(Arc::clone(&capture))
             .with_context(|| format!("swarm run failed (seed {})", self.config.seed))?;
-        if let (true, Some(before), Some(after)) = (peak_reset, before, memory::read()) {
-            let growth_mb = after.peak_bytes.saturating_sub(before.current_bytes) as f64 / 1e6;
-            let per_100_agents = growth_mb * 100.0 / self.config.agent_count as f64;
-            self.measured
-                .insert("memory.rss_mb_per_100_agents".into(), per_100_agents);
-        }
+        self.run_record = super::record::swarm(&self.config, 1, "memory");
         self.evidence = Some(Evidence::from_capture(&capture)?);
         self.outcome = Some(outcome);
         // A lost export is the collector's loss, not the scenario's: warn, keep the verdicts

@@ -1,13 +1,18 @@
-//! Evaluation: each claim against the metrics of the scenarios that carry its tags.
+//! Evaluation: each claim against every scenario that measured its metric.
 //!
-//! When several scenarios measure a claim's metric, the least favourable observation stands
-//! (the smallest for `>`/`>=`, the largest for `<`/`<=`, the farthest for `==`), so a claim is
-//! VERIFIED only if every measurement supports it.
+//! A measurement counts only when its scenario meets the claim's conditions, carries its
+//! tags (when the claim names any), met the metric's minimum evidence, and asserted
+//! something; a failed scenario's measurement may refute a claim but never verify it. Every
+//! measurement left out is listed with its value and the reason, so a hand-picked scope is
+//! visible. When several measurements count, the least favourable one stands (the smallest
+//! for `>`/`>=`, the largest for `<`/`<=`, the farthest for `==`), so a claim is VERIFIED only
+//! if every counted measurement supports it.
 
 use serde::Serialize;
 
+use super::conditions::{unmet_all, RunRecord};
 use super::ledger::{Claim, Comparator, Ledger};
-use super::metrics::{Better, Observed};
+use super::metrics::{Better, Observed, Unmeasured};
 
 /// A figure with enough digits to be read: whole numbers above 1000, four significant
 /// digits below, so 0.000412 ms does not print as 0.000.
@@ -45,8 +50,20 @@ impl ClaimStatus {
     }
 }
 
-/// What one scenario measured, and how it is tagged.
-#[derive(Debug, Clone, Serialize)]
+/// How a scenario ended, as far as claims care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub enum Standing {
+    /// Every step passed and at least one asserted something.
+    #[default]
+    Passed,
+    /// A step failed (or was undefined): its figures may refute, never verify.
+    Failed,
+    /// It ran but asserted nothing: its figures count toward no claim.
+    NoAssertion,
+}
+
+/// What one scenario measured, what it ran, and how it ended.
+#[derive(Debug, Clone, Serialize, Default)]
 pub struct ScenarioMetrics {
     /// Scenario name (with its feature).
     pub name: String,
@@ -54,6 +71,24 @@ pub struct ScenarioMetrics {
     pub tags: Vec<String>,
     /// Metric values.
     pub observed: Observed,
+    /// Metrics it touched without meeting their minimum evidence, with why.
+    pub unmeasured: Unmeasured,
+    /// What it ran (agents, clock, processes…), for the claims' conditions.
+    pub record: RunRecord,
+    /// How it ended.
+    pub standing: Standing,
+}
+
+/// One scenario's figure for a claim's metric.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct Measured {
+    /// Scenario name (with its feature).
+    pub scenario: String,
+    /// Its value, when it measured one.
+    pub value: Option<f64>,
+    /// Why it was left out; `None` when it counted.
+    #[serde(default)]
+    pub left_out: Option<String>,
 }
 
 /// One claim's result.
@@ -78,6 +113,13 @@ pub struct ClaimResult {
     /// The ledger's reason why the system does not meet the claim yet, if it gives one.
     #[serde(default)]
     pub known_shortfall: Option<String>,
+    /// The conditions the claim states, as text (`agents >= 100`).
+    #[serde(default)]
+    pub conditions: Vec<String>,
+    /// Every scenario that measured (or touched) the metric: the counted ones and the ones
+    /// left out, with why.
+    #[serde(default)]
+    pub measurements: Vec<Measured>,
 }
 
 impl ClaimResult {
@@ -118,20 +160,95 @@ fn deciding(comparator: Comparator, threshold: f64, values: &[f64]) -> Option<f6
     }
 }
 
+/// Why `scenario`'s figure `value` (absent when below the minimum) does not count for
+/// `claim`, or `None` when it does.
+fn left_out_because(
+    claim: &Claim,
+    scenario: &ScenarioMetrics,
+    value: Option<f64>,
+) -> Option<String> {
+    if !claim.tags.is_empty() && !scenario.tags.iter().any(|t| claim.tags.contains(t)) {
+        let tags: Vec<String> = claim.tags.iter().map(|t| format!("@{t}")).collect();
+        return Some(format!("not tagged {}", tags.join(" or ")));
+    }
+    let Some(value) = value else {
+        let why = scenario.unmeasured.get(claim.metric.name).cloned();
+        return Some(format!(
+            "below the minimum evidence ({}): {}",
+            claim.metric.minimum,
+            why.unwrap_or_default()
+        ));
+    };
+    let unmet = unmet_all(&claim.conditions, &scenario.record);
+    if !unmet.is_empty() {
+        return Some(unmet.join("; "));
+    }
+    match scenario.standing {
+        Standing::Passed => None,
+        Standing::NoAssertion => Some("the scenario asserted nothing (no Then step)".into()),
+        Standing::Failed if claim.comparator.holds(value, claim.threshold) => {
+            Some("the scenario failed: its figure may refute a claim, never verify one".into())
+        }
+        Standing::Failed => None,
+    }
+}
+
+fn unverified_reason(claim: &Claim, measurements: &[Measured]) -> String {
+    let scope = if claim.tags.is_empty() {
+        String::new()
+    } else {
+        let tags: Vec<String> = claim.tags.iter().map(|t| format!("@{t}")).collect();
+        format!(" tagged {}", tags.join(" or "))
+    };
+    let conditions = if claim.conditions.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = claim.conditions.iter().map(ToString::to_string).collect();
+        format!(" under its conditions ({})", list.join(", "))
+    };
+    let closest = measurements
+        .iter()
+        .find(|m| m.value.is_some())
+        .or(measurements.first())
+        .map(|m| {
+            format!(
+                "; closest: {} ({})",
+                m.scenario,
+                m.left_out.as_deref().unwrap_or_default()
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "no scenario{scope} measured {}{conditions} in this run{closest}",
+        claim.metric.name
+    )
+}
+
 fn evaluate_one(claim: &Claim, scenarios: &[ScenarioMetrics]) -> ClaimResult {
     let mut values = Vec::new();
     let mut evidence = Vec::new();
-    for scenario in scenarios
-        .iter()
-        .filter(|s| s.tags.iter().any(|t| claim.tags.contains(t)))
-    {
-        if let Some(&value) = scenario.observed.get(claim.metric.name) {
-            values.push(value);
-            evidence.push(format!(
-                "{} = {value:.3} {}",
-                scenario.name, claim.metric.unit
-            ));
+    let mut measurements = Vec::new();
+    for scenario in scenarios {
+        let value = scenario.observed.get(claim.metric.name).copied();
+        if value.is_none() && !scenario.unmeasured.contains_key(claim.metric.name) {
+            continue;
         }
+        let left_out = left_out_because(claim, scenario, value);
+        let shown = value.map_or("—".to_owned(), |v| {
+            format!("{v:.3} {}", claim.metric.unit)
+        });
+        match &left_out {
+            None => {
+                values.extend(value);
+                evidence.push(format!("{} = {shown}", scenario.name));
+            }
+            Some(why) => evidence.push(format!("left out: {} = {shown} ({why})", scenario.name)),
+        }
+        measurements.push(Measured {
+            scenario: scenario.name.clone(),
+            value,
+            left_out,
+        });
     }
     let observed = deciding(claim.comparator, claim.threshold, &values);
     let status = match observed {
@@ -140,16 +257,7 @@ fn evaluate_one(claim: &Claim, scenarios: &[ScenarioMetrics]) -> ClaimResult {
         Some(_) => ClaimStatus::Refuted,
     };
     if observed.is_none() {
-        evidence.push(format!(
-            "no scenario tagged {} measured {} in this run",
-            claim
-                .tags
-                .iter()
-                .map(|t| format!("@{t}"))
-                .collect::<Vec<_>>()
-                .join(" or "),
-            claim.metric.name
-        ));
+        evidence.insert(0, unverified_reason(claim, &measurements));
     }
     ClaimResult {
         id: claim.id.clone(),
@@ -161,6 +269,8 @@ fn evaluate_one(claim: &Claim, scenarios: &[ScenarioMetrics]) -> ClaimResult {
         status,
         evidence,
         known_shortfall: claim.known_shortfall.clone(),
+        conditions: claim.conditions.iter().map(ToString::to_string).collect(),
+        measurements,
     }
 }
 
@@ -207,82 +317,5 @@ pub fn mark_regressions(ledger: &Ledger, results: &mut [ClaimResult], baseline: 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ledger(metric: &str, comparator: &str, threshold: f64) -> Ledger {
-        let text = format!(
-            "[[claim]]\nid = \"c\"\nstatement = \"s\"\nmetric = \"{metric}\"\ncomparator = \"{comparator}\"\nthreshold = {threshold}\ntags = [\"t\"]\n"
-        );
-        Ledger::parse(&text, "test").expect("valid")
-    }
-
-    fn scenario(tag: &str, metric: &str, value: f64) -> ScenarioMetrics {
-        ScenarioMetrics {
-            name: format!("{tag}-{value}"),
-            tags: vec![tag.into()],
-            observed: [(metric.to_owned(), value)].into_iter().collect(),
-        }
-    }
-
-    // Proves the worst of several measurements decides, so one bad run refutes.
-    #[test]
-    fn worst_measurement_decides() {
-        let l = ledger("work.claim.throughput_ops_s", ">", 1000.0);
-        let results = evaluate(
-            &l,
-            &[
-                scenario("t", "work.claim.throughput_ops_s", 5000.0),
-                scenario("t", "work.claim.throughput_ops_s", 900.0),
-            ],
-        );
-        assert_eq!(results[0].status, ClaimStatus::Refuted);
-        assert_eq!(results[0].observed, Some(900.0));
-    }
-
-    // Proves a false claim is refuted with the observed value.
-    #[test]
-    fn false_claim_refuted() {
-        let l = ledger("work.claim.latency_ms_p99", "<", 0.000001);
-        let results = evaluate(&l, &[scenario("t", "work.claim.latency_ms_p99", 0.002)]);
-        assert_eq!(results[0].status, ClaimStatus::Refuted);
-        assert_eq!(results[0].observed, Some(0.002));
-    }
-
-    // Proves a known shortfall stays REFUTED with its measurement but does not fail the run,
-    // while the same claim without the note does.
-    #[test]
-    fn known_shortfall_is_reported_but_excused() {
-        let text = "[[claim]]\nid = \"c\"\nstatement = \"s\"\nmetric = \"deploy.duration_s_max\"\ncomparator = \"<\"\nthreshold = 30\ntags = [\"t\"]\nknown_shortfall = \"slow model\"\n";
-        let noted = Ledger::parse(text, "test").expect("valid");
-        let result = &evaluate(&noted, &[scenario("t", "deploy.duration_s_max", 70.0)])[0];
-        assert_eq!(result.status, ClaimStatus::Refuted);
-        assert_eq!(result.observed, Some(70.0));
-        assert!(!result.fails_run());
-        let plain = ledger("deploy.duration_s_max", "<", 30.0);
-        assert!(evaluate(&plain, &[scenario("t", "deploy.duration_s_max", 70.0)])[0].fails_run());
-    }
-
-    // Proves a claim with no evidence (tag filtered out) is unverified, not verified.
-    #[test]
-    fn missing_evidence_is_unverified() {
-        let l = ledger("coordination.double_holds", "==", 0.0);
-        let results = evaluate(&l, &[scenario("other", "coordination.double_holds", 0.0)]);
-        assert_eq!(results[0].status, ClaimStatus::Unverified);
-    }
-
-    // Proves a worse-than-baseline figure beyond tolerance becomes a regression.
-    #[test]
-    fn regression_against_baseline() {
-        let l = ledger("work.claim.throughput_ops_s", ">", 1000.0);
-        let mut now = evaluate(&l, &[scenario("t", "work.claim.throughput_ops_s", 5000.0)]);
-        let mut better = now.clone();
-        better[0].observed = Some(8000.0);
-        let mut close = now.clone();
-        close[0].observed = Some(5200.0);
-        mark_regressions(&l, &mut now, &close);
-        assert_eq!(now[0].status, ClaimStatus::Verified);
-        mark_regressions(&l, &mut now, &better);
-        assert_eq!(now[0].status, ClaimStatus::Regression);
-    }
-}
+#[path = "evaluate_tests.rs"]
+mod tests;

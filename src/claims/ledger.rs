@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use super::conditions::Condition;
 use super::metrics::{self, MetricDef};
 use crate::error::{Error, Result};
 
@@ -76,8 +77,12 @@ pub struct Claim {
     pub comparator: Comparator,
     /// Threshold, in the metric's unit.
     pub threshold: f64,
-    /// Scenario tags (without `@`) whose runs produce the evidence.
+    /// Scenario tags (without `@`) that narrow which scenarios count; empty means every
+    /// scenario that measured the metric under the claim's conditions.
     pub tags: Vec<String>,
+    /// What the statement says the run must be (agents ≥ 100, clock = real…): evidence from a
+    /// run that does not meet them does not count.
+    pub conditions: Vec<Condition>,
     /// How much worse than a baseline counts as a regression, in percent.
     pub tolerance_percent: f64,
     /// Line of the claim in the ledger.
@@ -117,7 +122,10 @@ struct RawClaim {
     metric: Spanned<String>,
     comparator: Spanned<String>,
     threshold: f64,
+    #[serde(default)]
     tags: Vec<String>,
+    #[serde(default)]
+    conditions: Option<Spanned<toml::Table>>,
     tolerance_percent: Option<f64>,
     known_shortfall: Option<String>,
 }
@@ -186,15 +194,21 @@ impl Ledger {
                     format!("claim {}: threshold must be a finite number", claim.id),
                 ));
             }
-            if claim.tags.is_empty() {
-                return Err(fail(
-                    line,
-                    format!(
-                        "claim {}: name at least one tag whose scenarios produce the evidence",
-                        claim.id
-                    ),
-                ));
-            }
+            let conditions = match &claim.conditions {
+                Some(table) => {
+                    let at = line_of(text, table.span().start);
+                    table
+                        .get_ref()
+                        .iter()
+                        .map(|(key, value)| {
+                            Condition::parse(key, value).map_err(|problem| {
+                                fail(at, format!("claim {}: {problem}", claim.id))
+                            })
+                        })
+                        .collect::<Result<Vec<_>>>()?
+                }
+                None => Vec::new(),
+            };
             let tolerance_percent = claim.tolerance_percent.unwrap_or(TOLERANCE_PERCENT_DEFAULT);
             if !(0.0..=1000.0).contains(&tolerance_percent) {
                 return Err(fail(
@@ -213,6 +227,7 @@ impl Ledger {
                     .into_iter()
                     .map(|t| t.trim_start_matches('@').to_owned())
                     .collect(),
+                conditions,
                 tolerance_percent,
                 line,
                 known_shortfall: claim
@@ -277,6 +292,36 @@ mod tests {
             error_of(&text).starts_with("claims.toml:8:"),
             "{}",
             error_of(&text)
+        );
+    }
+
+    // Proves conditions load, and a misspelt condition key is refused with its line.
+    #[test]
+    fn conditions_load_and_typos_are_refused() {
+        let text = format!("{GOOD}conditions = {{ agents = \">= 100\", clock = \"real\" }}\n");
+        let ledger = Ledger::parse(&text, "claims.toml").expect("valid");
+        let shown: Vec<String> = ledger.claims[0]
+            .conditions
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown, vec!["agents >= 100", "clock = real"]);
+        let typo = format!("{GOOD}conditions = {{ agent = 100 }}\n");
+        assert!(
+            error_of(&typo).starts_with("claims.toml:8: claim a: unknown condition «agent»"),
+            "{}",
+            error_of(&typo)
+        );
+    }
+
+    // Proves a claim without tags is valid: conditions and the metric scope it.
+    #[test]
+    fn tags_are_optional() {
+        let text = GOOD.replace("tags = [\"@race\"]\n", "");
+        assert!(
+            Ledger::parse(&text, "claims.toml").expect("valid").claims[0]
+                .tags
+                .is_empty()
         );
     }
 

@@ -14,7 +14,9 @@ use super::embedded;
 use super::progress::DelayedBar;
 use crate::steps::{run_suite, SuiteOptions};
 use swarmspec::claims::{self, ClaimResult, ClaimStatus, Ledger, ScenarioMetrics};
-use swarmspec::report::{self, history, Machine, RunInfo, RunReport, ScenarioStatus, Summary};
+use swarmspec::report::{
+    self, history, Machine, RunInfo, RunReport, ScenarioResult, ScenarioStatus, Summary,
+};
 
 /// Options of `swarmspec verify`.
 #[derive(Debug, Args)]
@@ -144,8 +146,8 @@ fn print_summary(report: &RunReport, out: &Path) {
         .filter(|s| s.status != ScenarioStatus::Passed)
     {
         println!(
-            "\n{:?}: {} › {} (seed {})\n  replay: swarmspec verify --seed {} --name {:?}",
-            scenario.status,
+            "\n{}: {} › {} (seed {})\n  replay: swarmspec verify --seed {} --name {:?}",
+            scenario.status.as_str(),
             scenario.feature,
             scenario.name,
             scenario.seed,
@@ -158,8 +160,8 @@ fn print_summary(report: &RunReport, out: &Path) {
     }
     let s = &report.summary;
     println!(
-        "\nscenarios: {} passed, {} failed; claims: {} verified, {} refuted, {} unverified, {} regressed",
-        s.scenarios_passed, s.scenarios_failed, s.claims_verified, s.claims_refuted, s.claims_unverified, s.claims_regressed
+        "\nscenarios: {} passed, {} failed, {} with no assertion; claims: {} verified, {} refuted, {} unverified, {} regressed",
+        s.scenarios_passed, s.scenarios_failed, s.scenarios_no_assertion, s.claims_verified, s.claims_refuted, s.claims_unverified, s.claims_regressed
     );
     println!("reports: {}", out.display());
 }
@@ -239,11 +241,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let measured: Vec<ScenarioMetrics> = suite
         .scenarios
         .iter()
-        .map(|s| ScenarioMetrics {
-            name: format!("{} › {}", s.feature, s.name),
-            tags: s.tags.clone(),
-            observed: s.metrics.clone(),
-        })
+        .map(ScenarioResult::for_claims)
         .collect();
     let mut results = claims::evaluate(&ledger, &measured);
     if let Some(baseline) = &baseline {
@@ -281,6 +279,9 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         .any(|c| c.status == ClaimStatus::Unverified);
     if args.strict && unverified {
         eprintln!("--strict: some claims are UNVERIFIED");
+    }
+    if args.strict && report.summary.scenarios_no_assertion > 0 {
+        eprintln!("--strict: some scenarios asserted nothing (no Then step)");
     }
     Ok(if report.passed(args.strict) {
         ExitCode::SUCCESS

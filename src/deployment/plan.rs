@@ -117,6 +117,28 @@ impl DeploymentPlan {
         self.strategy.validate()
     }
 
+    /// Whether every version `action` deploys is healthy and no environment has an injected
+    /// fault: the condition under which "zero failed requests" is a fair claim. (The
+    /// versions already running are not deployed, so they do not count.)
+    pub fn deploys_only_good(&self, action: &Action) -> bool {
+        let versions: Vec<&str> = match action {
+            Action::Deploy { version, .. }
+            | Action::Promote { version, .. }
+            | Action::ThroughAll { version } => vec![version],
+            Action::DeployContested {
+                version,
+                competitor,
+                ..
+            } => vec![version, competitor],
+        };
+        let healthy_router = self.discipline == RouterDiscipline::ReadyOnly;
+        healthy_router
+            && self.extra_error_rate.iter().all(|rate| *rate == 0.0)
+            && versions
+                .iter()
+                .all(|v| self.catalog.behaviour(v) == super::version::Behaviour::Good)
+    }
+
     /// Plays `action` in a fresh simulation seeded with `seed` and returns its evidence.
     ///
     /// The simulation gets a thread of its own: the SDK's simple span processor blocks on

@@ -62,22 +62,33 @@ margin-right:1.5em;font-size:18px}}svg{{background:#fafafa;border:1px solid #ddd
 }
 
 fn claims_table(page: &mut String, report: &RunReport) {
-    page.push_str("<h2>Claims</h2><table id=\"claims\"><tr><th>claim</th><th>status</th><th>observed</th><th>expected</th><th>statement</th><th>evidence</th></tr>");
+    page.push_str("<h2>Claims</h2><table id=\"claims\"><tr><th>claim</th><th>status</th><th>observed</th><th>expected</th><th>conditions</th><th>statement</th><th>evidence</th></tr>");
     for claim in &report.claims {
         let observed = claim.observed.map_or("—".to_owned(), |v| {
             format!("{} {}", crate::claims::format_value(v), claim.unit)
         });
+        let counted = claim
+            .measurements
+            .iter()
+            .filter(|m| m.left_out.is_none())
+            .count();
+        let items: String = claim
+            .evidence
+            .iter()
+            .map(|line| format!("<li>{}</li>", escape(line)))
+            .collect();
         let _ = write!(
             page,
-            "<tr><td><code>{}</code></td><td class=\"{}\">{}</td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td><code>{}</code></td><td class=\"{}\">{}</td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td><details><summary>{counted} counted, {} left out</summary><ul>{items}</ul></details></td></tr>",
             escape(&claim.id),
             status_class(claim.status),
             claim.status.as_str(),
             escape(&observed),
             escape(&claim.expected),
             escape(&claim.unit),
+            escape(&claim.conditions.join(", ")),
             escape(&claim.statement),
-            escape(&claim.evidence.join("; "))
+            claim.measurements.len() - counted
         );
     }
     page.push_str("</table>");
@@ -265,10 +276,10 @@ fn scenarios_table(page: &mut String, report: &RunReport) {
         let passed = scenario.verdicts.iter().filter(|v| v.passed).count();
         let _ = write!(
             page,
-            "<tr><td>{}</td><td>{}</td><td class=\"{class}\">{:?}</td><td>{}</td><td>{passed}/{} passed</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td class=\"{class}\">{}</td><td>{}</td><td>{passed}/{} passed</td></tr>",
             escape(&scenario.feature),
             escape(&scenario.name),
-            scenario.status,
+            scenario.status.as_str(),
             scenario.seed,
             scenario.verdicts.len()
         );

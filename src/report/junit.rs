@@ -28,14 +28,17 @@ pub fn render(report: &RunReport) -> String {
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"swarmspec\">\n",
     );
+    let unasserted = |s: &&super::model::ScenarioResult| s.status == ScenarioStatus::NoAssertion;
+    let skipped = report.scenarios.iter().filter(unasserted).count();
     let failed = report
         .scenarios
         .iter()
         .filter(|s| s.status != ScenarioStatus::Passed)
-        .count();
+        .count()
+        - skipped;
     let _ = writeln!(
         out,
-        "  <testsuite name=\"scenarios\" tests=\"{}\" failures=\"{failed}\">",
+        "  <testsuite name=\"scenarios\" tests=\"{}\" failures=\"{failed}\" skipped=\"{skipped}\">",
         report.scenarios.len()
     );
     for scenario in &report.scenarios {
@@ -45,7 +48,9 @@ pub fn render(report: &RunReport) -> String {
             escape(&scenario.feature),
             escape(&scenario.name)
         );
-        if scenario.status != ScenarioStatus::Passed {
+        if scenario.status == ScenarioStatus::NoAssertion {
+            let _ = write!(out, "<skipped message=\"no assertion: no Then step\"/>");
+        } else if scenario.status != ScenarioStatus::Passed {
             let message = scenario
                 .failure
                 .clone()

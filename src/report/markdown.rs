@@ -36,10 +36,11 @@ fn observed_text(value: Option<f64>, unit: &str) -> String {
 pub fn render_body(report: &RunReport) -> String {
     let s = &report.summary;
     let mut out = format!(
-        "**{}** — scenarios: {} passed, {} failed of {}; claims: {} verified, {} refuted, {} unverified, {} regressed.\n\n",
+        "**{}** — scenarios: {} passed, {} failed, {} with no assertion of {}; claims: {} verified, {} refuted, {} unverified, {} regressed.\n\n",
         if report.passed(false) { "PASS" } else { "FAIL" },
         s.scenarios_passed,
         s.scenarios_failed,
+        s.scenarios_no_assertion,
         s.scenarios,
         s.claims_verified,
         s.claims_refuted,
@@ -66,6 +67,7 @@ pub fn render_body(report: &RunReport) -> String {
             claim.statement.replace('|', "\\|")
         );
     }
+    render_decisions(&mut out, report);
     let failed: Vec<_> = report
         .scenarios
         .iter()
@@ -78,8 +80,11 @@ pub fn render_body(report: &RunReport) -> String {
     for scenario in failed {
         let _ = writeln!(
             out,
-            "- **{:?}** {} › {} (seed {})",
-            scenario.status, scenario.feature, scenario.name, scenario.seed
+            "- **{}** {} › {} (seed {})",
+            scenario.status.as_str(),
+            scenario.feature,
+            scenario.name,
+            scenario.seed
         );
         if let Some(failure) = &scenario.failure {
             for line in failure.lines().take(6) {
@@ -88,4 +93,66 @@ pub fn render_body(report: &RunReport) -> String {
         }
     }
     out
+}
+
+/// Left-out measurements shown per claim; the JSON report has them all.
+const LEFT_OUT_SHOWN_MAX: usize = 8;
+
+/// Per claim: its conditions, the scenarios that decided it, and the ones left out with
+/// their values and why (the first few; the JSON report lists all).
+fn render_decisions(out: &mut String, report: &RunReport) {
+    out.push_str("\n## How each claim was decided\n");
+    for claim in &report.claims {
+        let counted: Vec<_> = claim
+            .measurements
+            .iter()
+            .filter(|m| m.left_out.is_none())
+            .collect();
+        let left: Vec<_> = claim
+            .measurements
+            .iter()
+            .filter(|m| m.left_out.is_some())
+            .collect();
+        let conditions = if claim.conditions.is_empty() {
+            "none".to_owned()
+        } else {
+            claim.conditions.join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "\n- `{}` — conditions: {conditions}; decided by {} scenario(s), {} left out",
+            claim.id,
+            counted.len(),
+            left.len()
+        );
+        if claim.observed.is_none() {
+            if let Some(reason) = claim.evidence.first() {
+                let _ = writeln!(out, "  - {reason}");
+            }
+        }
+        for m in counted.iter().take(LEFT_OUT_SHOWN_MAX) {
+            let _ = writeln!(
+                out,
+                "  - counted: {} = {}",
+                m.scenario,
+                observed_text(m.value, &claim.unit)
+            );
+        }
+        for m in left.iter().take(LEFT_OUT_SHOWN_MAX) {
+            let _ = writeln!(
+                out,
+                "  - left out: {} = {} ({})",
+                m.scenario,
+                observed_text(m.value, &claim.unit),
+                m.left_out.as_deref().unwrap_or_default()
+            );
+        }
+        if left.len() > LEFT_OUT_SHOWN_MAX {
+            let _ = writeln!(
+                out,
+                "  - … {} more left out (report.json lists them)",
+                left.len() - LEFT_OUT_SHOWN_MAX
+            );
+        }
+    }
 }

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::claims::metrics::Observed;
+use crate::claims::metrics::{Observed, Unmeasured};
+use crate::claims::RunRecord;
 use crate::claims::{ClaimResult, ClaimStatus};
 use crate::evidence::Verdict;
 
@@ -56,6 +57,31 @@ pub enum ScenarioStatus {
     Failed,
     /// A step was skipped (undefined), which also fails the run.
     Skipped,
+    /// Every step passed but none was a `Then`: it proved nothing, counts toward no claim,
+    /// and fails `verify --strict`.
+    NoAssertion,
+}
+
+impl ScenarioStatus {
+    /// How claims treat a scenario that ended this way.
+    pub fn standing(self) -> crate::claims::evaluate::Standing {
+        use crate::claims::evaluate::Standing;
+        match self {
+            ScenarioStatus::Passed => Standing::Passed,
+            ScenarioStatus::Failed | ScenarioStatus::Skipped => Standing::Failed,
+            ScenarioStatus::NoAssertion => Standing::NoAssertion,
+        }
+    }
+
+    /// Words for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScenarioStatus::Passed => "passed",
+            ScenarioStatus::Failed => "failed",
+            ScenarioStatus::Skipped => "skipped",
+            ScenarioStatus::NoAssertion => "no assertion",
+        }
+    }
 }
 
 /// One span on the timeline chart.
@@ -113,12 +139,32 @@ pub struct ScenarioResult {
     pub verdicts: Vec<Verdict>,
     /// Metrics computed from the scenario's evidence.
     pub metrics: Observed,
+    /// Metrics the evidence touched without meeting their minimum evidence, with why.
+    #[serde(default)]
+    pub unmeasured: Unmeasured,
+    /// What the scenario ran (agents, clock, processes, system…), for claims' conditions.
+    #[serde(default)]
+    pub record: RunRecord,
     /// Latency per operation kind (real-clock runs measure, simulated runs model).
     pub latencies: Vec<OperationLatency>,
     /// Claims per second over the run, in equal time bins (real-clock runs only).
     pub throughput_series: Vec<(f64, f64)>,
     /// Spans to draw, for scenarios tagged `@timeline`.
     pub timeline: Vec<TimelineSpan>,
+}
+
+impl ScenarioResult {
+    /// What claims read of this scenario: its figures, what it ran, and how it ended.
+    pub fn for_claims(&self) -> crate::claims::ScenarioMetrics {
+        crate::claims::ScenarioMetrics {
+            name: format!("{} › {}", self.feature, self.name),
+            tags: self.tags.clone(),
+            observed: self.metrics.clone(),
+            unmeasured: self.unmeasured.clone(),
+            record: self.record.clone(),
+            standing: self.status.standing(),
+        }
+    }
 }
 
 /// Counts for the summary line.
@@ -130,6 +176,9 @@ pub struct Summary {
     pub scenarios_passed: usize,
     /// Failed or skipped.
     pub scenarios_failed: usize,
+    /// Ran without asserting anything (no `Then`).
+    #[serde(default)]
+    pub scenarios_no_assertion: usize,
     /// Claims VERIFIED.
     pub claims_verified: usize,
     /// Claims REFUTED.
@@ -147,14 +196,14 @@ impl Summary {
     /// Counts from scenarios and claims.
     pub fn of(scenarios: &[ScenarioResult], claims: &[ClaimResult]) -> Self {
         let count = |status| claims.iter().filter(|c| c.status == status).count();
-        let passed = scenarios
-            .iter()
-            .filter(|s| s.status == ScenarioStatus::Passed)
-            .count();
+        let with = |status| scenarios.iter().filter(|s| s.status == status).count();
+        let passed = with(ScenarioStatus::Passed);
+        let no_assertion = with(ScenarioStatus::NoAssertion);
         Self {
             scenarios: scenarios.len(),
             scenarios_passed: passed,
-            scenarios_failed: scenarios.len() - passed,
+            scenarios_failed: scenarios.len() - passed - no_assertion,
+            scenarios_no_assertion: no_assertion,
             claims_verified: count(ClaimStatus::Verified),
             claims_refuted: count(ClaimStatus::Refuted),
             claims_refuted_known: claims
@@ -181,13 +230,14 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// Whether the run passes: every scenario passed, no claim refuted (but for known
-    /// shortfalls the ledger states) or regressed, and (when `strict`) none unverified.
+    /// Whether the run passes: no scenario failed, no claim refuted (but for known
+    /// shortfalls the ledger states) or regressed, and (when `strict`) no claim unverified and
+    /// no scenario without an assertion.
     pub fn passed(&self, strict: bool) -> bool {
         let s = &self.summary;
         s.scenarios > 0
             && s.scenarios_failed == 0
             && !self.claims.iter().any(|c| c.fails_run())
-            && (!strict || s.claims_unverified == 0)
+            && (!strict || (s.claims_unverified == 0 && s.scenarios_no_assertion == 0))
     }
 }

@@ -21,5 +21,7 @@ mod library;
 mod processes;
 mod properties;
 mod runner;
+// Planted false and vacuous claims, one per metric: none may be VERIFIED.
+mod planted;
 mod snapshots;
 mod verify;

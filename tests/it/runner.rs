@@ -83,6 +83,7 @@ fn every_step_is_catalogued() {
         "ingestion",
         "processes",
         "real_systems",
+        "memory",
     ];
     let defined: usize = sources
         .iter()
@@ -123,5 +124,49 @@ fn precheck_locates_problems() {
         text[1].contains("b.feature:4: not valid Gherkin"),
         "{}",
         text[1]
+    );
+}
+
+// Proves a generic step naming a span or attribute no span carries fails as vacuous, while
+// the same steps with the right names pass, and a known span may be absent on purpose.
+#[test]
+fn vacuous_steps_fail() {
+    for vacuous in [
+        "Then no \"work.claims\" span has status error",
+        "Then exactly 0 \"work.claim\" spans have \"work.outcom\" = \"x\"",
+        "Then exactly 0 \"s2s.work.claim\" spans were recorded",
+        "Then every \"work.completes\" span has a parent \"agent.session\" span",
+    ] {
+        assert!(!run_feature(&probe(vacuous)), "passed vacuously: {vacuous}");
+    }
+    for real in [
+        "Then no \"work.claim\" span has status error",
+        "Then exactly 0 \"work.claim\" spans have \"work.outcome\" = \"x\"",
+        "Then exactly 0 \"deploy.rollback\" spans were recorded",
+        "Then every \"work.complete\" span has a parent \"agent.session\" span",
+    ] {
+        assert!(run_feature(&probe(real)), "failed: {real}");
+    }
+}
+
+// Proves a scenario without a Then does not pass the suite silently as a pass: it is
+// reported with its own status, "no assertion".
+#[test]
+fn a_scenario_without_then_is_no_assertion() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let features = dir.path().join("features");
+    std::fs::create_dir_all(&features).expect("features dir");
+    let text = "Feature: silent\n  Scenario: silent\n    Given deterministic mode\n    And a swarm of 5 developer agents\n    And 5 work items\n    When the swarm runs\n";
+    std::fs::write(features.join("silent.feature"), text).expect("feature");
+    let options = steps::SuiteOptions {
+        features_dir: features,
+        reports_dir: dir.path().join("reports"),
+        quiet: true,
+        ..steps::SuiteOptions::default()
+    };
+    let suite = futures::executor::block_on(steps::run_suite(&options)).expect("suite runs");
+    assert_eq!(
+        suite.scenarios[0].status,
+        swarmspec::report::ScenarioStatus::NoAssertion
     );
 }

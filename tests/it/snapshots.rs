@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use swarmspec::claims::{self, Ledger, ScenarioMetrics};
+use swarmspec::report::ScenarioResult;
 use swarmspec::report::{markdown, Machine, RunInfo, RunReport, Summary};
 
 use super::steps::{run_suite, SuiteOptions};
@@ -69,11 +70,7 @@ fn seeded_report(dir: &Path) -> RunReport {
     let measured: Vec<ScenarioMetrics> = suite
         .scenarios
         .iter()
-        .map(|s| ScenarioMetrics {
-            name: s.name.clone(),
-            tags: s.tags.clone(),
-            observed: s.metrics.clone(),
-        })
+        .map(ScenarioResult::for_claims)
         .collect();
     let claims = claims::evaluate(&ledger, &measured);
     RunReport {

@@ -1,0 +1,81 @@
+//! The run record of a scenario: what it actually ran, for the claims' conditions. Built from
+//! the configuration that ran (after any seed override) and the machine, never from what
+//! the scenario's name or tags say.
+
+use swarmspec::claims::conditions::{number, text};
+use swarmspec::claims::RunRecord;
+use swarmspec::coordination::ClaimDiscipline;
+use swarmspec::swarm::{Contention, Mode, SwarmConfig};
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The injected faults' kinds joined by `+`, or `none`.
+fn faults(config: &SwarmConfig) -> String {
+    let f = &config.faults;
+    let kinds: Vec<&str> = [
+        (f.crash.is_some(), "crash"),
+        (f.outage.is_some(), "outage"),
+        (f.partition.is_some(), "partition"),
+        (f.slow.is_some(), "slow"),
+        (f.skew.is_some(), "skew"),
+        (f.error_rate > 0.0, "errors"),
+    ]
+    .into_iter()
+    .filter_map(|(on, kind)| on.then_some(kind))
+    .collect();
+    if kinds.is_empty() {
+        "none".into()
+    } else {
+        kinds.join("+")
+    }
+}
+
+/// What a swarm of `config` split over `processes` processes on `system` ran.
+pub fn swarm(config: &SwarmConfig, processes: usize, system: &str) -> RunRecord {
+    let processes = processes.max(1);
+    let real = config.mode == Mode::Throughput;
+    let mut record = RunRecord::new();
+    record.insert("agents".into(), number(config.agent_count as f64));
+    record.insert("items".into(), number(config.item_count as f64));
+    record.insert("processes".into(), number(processes as f64));
+    record.insert(
+        "agents_per_process".into(),
+        number((config.agent_count / processes) as f64),
+    );
+    let threads = if real { config.worker_threads } else { 1 };
+    record.insert("threads".into(), number(threads as f64));
+    record.insert("cores".into(), number(cores() as f64));
+    record.insert("clock".into(), text(if real { "real" } else { "virtual" }));
+    let contention = match config.contention {
+        Contention::High => "high",
+        Contention::Spread => "spread",
+    };
+    record.insert("contention".into(), text(contention));
+    record.insert("system".into(), text(system));
+    record.insert("faults".into(), text(faults(config)));
+    let engine = match config.discipline {
+        ClaimDiscipline::CompareAndSwap => "correct".to_owned(),
+        other => format!("{other:?}").to_lowercase(),
+    };
+    record.insert("engine".into(), text(engine));
+    record
+}
+
+/// What a deploy session ran: whether every version it deployed was healthy.
+pub fn deploy(all_versions_good: bool) -> RunRecord {
+    let mut record = RunRecord::new();
+    record.insert("cores".into(), number(cores() as f64));
+    record.insert("clock".into(), text("virtual"));
+    let versions = if all_versions_good { "good" } else { "bad" };
+    record.insert("versions".into(), text(versions));
+    record
+}
+
+/// What a scenario reading another system's evidence ran on.
+pub fn external(system: &str) -> RunRecord {
+    let mut record = RunRecord::new();
+    record.insert("system".into(), text(system));
+    record
+}
