@@ -356,3 +356,38 @@ fn span_file_carries_the_resource() {
     assert_eq!(read.report.skipped_total, 0, "{}", read.report);
     assert!(!read.spans.is_empty());
 }
+
+// Proves the workers of a split run inherit OTEL_EXPORTER_OTLP_ENDPOINT and each export
+// their own spans, told apart by service.instance.id and marked as a file-store run.
+#[test]
+fn split_run_workers_export_under_their_own_instance_ids() {
+    let receiver = Receiver::start().expect("receiver");
+    let endpoint = receiver.endpoint();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = format!("file:{}", dir.path().join("store").display());
+    let args = [
+        "run",
+        "--processes",
+        "2",
+        "--store",
+        &store,
+        "--agents",
+        "4",
+        "--items",
+        "20",
+    ];
+    let output = swarmspec(&args, &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!receiver.spans().is_empty(), "{:?}", receiver.problems());
+    let mut instances = receiver.resource_values("service.instance.id");
+    instances.sort();
+    instances.dedup();
+    assert_eq!(
+        instances.len(),
+        2,
+        "one instance id per worker: {instances:?}"
+    );
+    let systems = receiver.resource_values("swarmspec.system");
+    assert!(systems.iter().all(|system| system == "file"), "{systems:?}");
+}
