@@ -238,6 +238,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                      variable is inherited, and each worker then exports its own spans)"
                 );
             }
+            // The workers inherit the OTEL_* variables: a bad one is refused here, once,
+            // rather than by every worker after the items are submitted.
+            super::export::target(&args.otlp, "")?;
             return super::run_split::run_split(config, dir, args.processes);
         }
     }

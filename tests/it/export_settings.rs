@@ -358,7 +358,8 @@ fn span_file_carries_the_resource() {
 }
 
 // Proves the workers of a split run inherit OTEL_EXPORTER_OTLP_ENDPOINT and each export
-// their own spans, told apart by service.instance.id and marked as a file-store run.
+// their own spans, told apart by service.instance.id and marked as a file-store run; and
+// that a bad inherited variable is refused by the parent before any worker starts.
 #[test]
 fn split_run_workers_export_under_their_own_instance_ids() {
     let receiver = Receiver::start().expect("receiver");
@@ -376,6 +377,20 @@ fn split_run_workers_export_under_their_own_instance_ids() {
         "--items",
         "20",
     ];
+    let bad = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "soon"),
+    ];
+    let output = swarmspec(&args, &bad);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("OTEL_EXPORTER_OTLP_TIMEOUT"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("store").exists(),
+        "refused before any worker started"
+    );
     let output = swarmspec(&args, &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
