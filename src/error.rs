@@ -130,6 +130,15 @@ pub enum Error {
         /// What is wrong.
         problem: String,
     },
+    /// An OTLP export setting (a flag or an `OTEL_*` variable) has a value that cannot be
+    /// used; the problem never repeats a header's value.
+    #[error("{setting}: {problem}")]
+    OtlpSetting {
+        /// The flag or variable the value came from.
+        setting: String,
+        /// What is wrong, and what would be accepted.
+        problem: String,
+    },
     /// A command-adapter config is malformed; names the file, line and problem.
     #[error("{}:{line}: {problem}", path.display())]
     AdapterConfig {

@@ -10,7 +10,7 @@ use swarmspec::claims::RunRecord;
 use swarmspec::deployment::DeploymentPlan;
 use swarmspec::evidence::{Evidence, Verdict};
 use swarmspec::swarm::{RunOutcome, Swarm, SwarmConfig};
-use swarmspec::telemetry::otlp::{ExportReport, OtlpTarget, Receiver};
+use swarmspec::telemetry::otlp::{ExportReport, OtlpTarget, Receiver, RunAttributes};
 use swarmspec::telemetry::{Capture, CaptureLevel};
 
 /// The scenario's swarm, its evidence and its verdicts.
@@ -108,7 +108,8 @@ impl SwarmWorld {
         });
         let (export, exports) = match &target {
             Some(target) => {
-                let (export, processor) = target.start()?;
+                let run = RunAttributes::new(self.config.seed, "memory");
+                let (export, processor) = target.start(Some(&run))?;
                 (Some(export), vec![processor])
             }
             None => (None, Vec::new()),

@@ -13,6 +13,7 @@ use swarmspec::coordination::Coordinator;
 use swarmspec::evidence::{self, Evidence, SpanFilter};
 use swarmspec::store::FileStore;
 use swarmspec::swarm::{Contention, Mode, Swarm, SwarmConfig};
+use swarmspec::telemetry::otlp::{OtlpTarget, ResourceSettings, RunAttributes};
 use swarmspec::telemetry::{BoxedProcessor, Capture, CaptureLevel, OpKind, SpanFile, TimeBase};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -84,11 +85,8 @@ pub struct RunArgs {
     /// until the store shows every item finished (how `--processes` starts its workers).
     #[arg(long)]
     attach: bool,
-    /// Also send every span to this OTLP/HTTP collector (base URL, e.g.
-    /// http://127.0.0.1:4318; spans go to /v1/traces). The checks still read the run's own
-    /// capture; spans the collector did not get are reported as a warning.
-    #[arg(long, value_name = "ENDPOINT", env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
-    otlp: Option<String>,
+    #[command(flatten)]
+    otlp: super::export::OtlpArgs,
 }
 
 /// Where coordination state lives.
@@ -180,20 +178,31 @@ fn check_determinism(config: &SwarmConfig, first: &Evidence) -> anyhow::Result<(
 }
 
 /// The capture of a run: every span kept, also handed to `exports` (the OTLP collector's)
-/// and written to `--spans-out` if given.
+/// and written to `--spans-out` if given, headed by the resource an export would carry.
 fn capture_for(
     args: &RunArgs,
-    seed: u64,
+    run: (&str, &RunAttributes),
+    otlp: Option<&OtlpTarget>,
     mut exports: Vec<BoxedProcessor>,
 ) -> anyhow::Result<(Arc<Capture>, Option<SpanFile>)> {
+    let (run_id, attributes) = run;
     let span_file = match &args.spans_out {
-        Some(path) => Some(SpanFile::create(path)?),
+        Some(path) => {
+            let resource = match otlp {
+                Some(target) => target.resource(Some(attributes)),
+                None => ResourceSettings::from_env()
+                    .context("the span file's resource")?
+                    .with_run_id(run_id)
+                    .resource(Some(attributes)),
+            };
+            Some(SpanFile::create(path, &resource)?)
+        }
         None => None,
     };
     if let Some(file) = &span_file {
         exports.push(Box::new(file.clone()));
     }
-    let capture = Capture::with_exports(seed, CaptureLevel::Spans, exports);
+    let capture = Capture::with_exports(attributes.seed, CaptureLevel::Spans, exports);
     Ok((Arc::new(capture), span_file))
 }
 
@@ -222,22 +231,29 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                      --check-determinism, --spans-out"
                 );
             }
-            if args
-                .otlp
-                .as_deref()
-                .is_some_and(|endpoint| !endpoint.is_empty())
-            {
+            if args.otlp.otlp.is_some() {
                 eprintln!(
-                    "warning: --otlp (or OTEL_EXPORTER_OTLP_ENDPOINT) is not used by --processes: \
-                     the workers' spans go to span files under the store directory"
+                    "warning: --otlp is not passed to the workers of --processes: their spans \
+                     go to span files under the store directory (an OTEL_EXPORTER_OTLP_* \
+                     variable is inherited, and each worker then exports its own spans)"
                 );
             }
+            // The workers inherit the OTEL_* variables: a bad one is refused here, once,
+            // rather than by every worker after the items are submitted.
+            super::export::target(&args.otlp, "")?;
             return super::run_split::run_split(config, dir, args.processes);
         }
     }
-    let otlp = super::export::target(args.otlp.as_deref())?;
-    let (export, exports) = super::export::start(otlp.as_ref())?;
-    let (capture, span_file) = capture_for(&args, config.seed, exports)?;
+    let run_id = super::verify::run_id_now();
+    let system = if store_dir.is_some() {
+        "file"
+    } else {
+        "memory"
+    };
+    let attributes = RunAttributes::new(config.seed, system);
+    let otlp = super::export::target(&args.otlp, &run_id)?;
+    let (export, exports) = super::export::start(otlp.as_ref(), &attributes)?;
+    let (capture, span_file) = capture_for(&args, (&run_id, &attributes), otlp.as_ref(), exports)?;
     let mut swarm = Swarm::new(config.clone());
     if let Some(dir) = &store_dir {
         let (dir, lease_ns) = (dir.clone(), config.lease_duration.as_nanos() as u64);

@@ -53,10 +53,18 @@ pub struct VerifyArgs {
     /// Also fail when a claim is UNVERIFIED.
     #[arg(long)]
     strict: bool,
-    /// Also send every scenario's spans to this OTLP/HTTP collector (base URL, e.g.
-    /// http://127.0.0.1:4318). Verdicts still come from each scenario's own capture.
-    #[arg(long, value_name = "ENDPOINT", env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
-    otlp: Option<String>,
+    /// Also send every scenario's spans to an OTLP collector (verdicts still come from
+    /// each scenario's own capture).
+    #[command(flatten)]
+    otlp: super::export::OtlpArgs,
+}
+
+/// This moment's run id (also the `swarmspec.run.id` of exported spans).
+pub(super) fn run_id_now() -> String {
+    let now_unix_s = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    run_id(now_unix_s)
 }
 
 /// A sortable, unique run id: UTC time to the second, then the process id.
@@ -169,7 +177,6 @@ fn print_summary(report: &RunReport, out: &Path) {
 /// Runs the nightly verification.
 pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let (ledger, ledger_name) = load_ledger(&args.ledger)?;
-    let otlp = super::export::target(args.otlp.as_deref())?;
     let features = if embedded::use_embedded(&args.features, "features") {
         embedded::extract_features()?
     } else if args.features.is_dir() {
@@ -187,6 +194,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let id = run_id(started_unix_s);
+    let otlp = super::export::target(&args.otlp, &id)?;
     let out = args
         .out
         .clone()

@@ -131,15 +131,9 @@ impl Capture {
     pub fn with_exports(seed: u64, level: CaptureLevel, exports: Vec<BoxedProcessor>) -> Self {
         let ids = seeded_ids::SeededIds::new(seed);
         let exported = !exports.is_empty();
+        // No resource here: each export carries its own (`otlp::resource`), built from the
+        // checked environment and the run, so the provider's would only be SDK defaults.
         let mut builder = SdkTracerProvider::builder().with_id_generator(ids.clone());
-        if exported {
-            // A collector files spans by service; without this they land as "unknown_service".
-            builder = builder.with_resource(
-                opentelemetry_sdk::Resource::builder()
-                    .with_service_name("swarmspec")
-                    .build(),
-            );
-        }
         for export in exports {
             builder = builder.with_span_processor(Forward(export));
         }

@@ -8,6 +8,11 @@
 //! finished (at worst a torn last line, which ingestion reports by line and skips). Times are
 //! integer nanoseconds since the Unix epoch, so nothing is lost to rounding. (Attribute
 //! order is not kept: a JSON object has none.)
+//!
+//! The first line is the run's Resource (service, instance, host, pid, run id, seed), the
+//! same one an OTLP export carries, written as an OTLP JSON document with no spans: any
+//! OTLP JSON reader takes it, ingestion counts no span and skips no fragment for it, and
+//! a person reading a worker's file sees which process and run wrote it.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -18,7 +23,8 @@ use std::time::Duration;
 use opentelemetry::Context;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
-use serde_json::{Map, Value};
+use opentelemetry_sdk::Resource;
+use serde_json::{json, Map, Value};
 
 use super::record::{AttrValue, SpanRecord, SpanStatus};
 use crate::error::{Error, Result};
@@ -39,17 +45,22 @@ pub struct SpanFile {
 }
 
 impl SpanFile {
-    /// Creates (or truncates) `path`.
-    pub fn create(path: &Path) -> Result<Self> {
-        let file = File::create(path).map_err(|error| Error::Store {
+    /// Creates (or truncates) `path` and writes `resource` as its first line.
+    pub fn create(path: &Path, resource: &Resource) -> Result<Self> {
+        let failed = |error: std::io::Error| Error::Store {
             path: path.to_path_buf(),
             problem: format!("cannot create the span file: {error}"),
-        })?;
+        };
+        let mut out = BufWriter::new(File::create(path).map_err(failed)?);
+        let header = json!({ "resourceSpans": [{
+            "resource": super::otlp::resource::to_otlp_json(resource),
+            "scopeSpans": [],
+        }]});
+        writeln!(out, "{header}")
+            .and_then(|()| out.flush())
+            .map_err(failed)?;
         Ok(Self {
-            sink: Arc::new(Mutex::new(Sink {
-                out: BufWriter::new(file),
-                failure: None,
-            })),
+            sink: Arc::new(Mutex::new(Sink { out, failure: None })),
             path: path.to_path_buf(),
         })
     }
@@ -150,12 +161,17 @@ mod tests {
     use opentelemetry::KeyValue;
 
     // Proves a span written to the file reads back through ingestion exactly as the capture
-    // itself holds it: ids, parent, times, status and attributes.
+    // itself holds it: ids, parent, times, status and attributes; and that the first line is
+    // the run's resource, which ingestion passes over without a skipped fragment.
     #[test]
     fn spans_round_trip_through_the_file() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("spans.jsonl");
-        let file = SpanFile::create(&path).expect("span file");
+        let run = crate::telemetry::otlp::RunAttributes::new(7, "memory");
+        let resource = crate::telemetry::otlp::ResourceSettings::default()
+            .with_run_id("run-7")
+            .resource(Some(&run));
+        let file = SpanFile::create(&path, &resource).expect("span file");
         let capture = Capture::with_exports(7, CaptureLevel::Spans, vec![Box::new(file)]);
         let tracer = capture.tracer();
         tracer.in_span("agent.session", |cx| {
@@ -183,5 +199,24 @@ mod tests {
         assert_eq!(read.report.skipped_total, 0, "{}", read.report);
         assert_eq!(sorted(read.spans.clone()), expected);
         assert_eq!(read.spans.len(), 2);
+        let text = std::fs::read_to_string(&path).expect("read back");
+        let first: Value = serde_json::from_str(text.lines().next().unwrap_or_default())
+            .expect("the first line is JSON");
+        let attributes = &first["resourceSpans"][0]["resource"]["attributes"];
+        let value = |key: &str| {
+            attributes
+                .as_array()
+                .and_then(|list| list.iter().find(|kv| kv["key"] == key))
+                .map(|kv| kv["value"].clone())
+        };
+        assert_eq!(
+            value("service.name"),
+            Some(json!({"stringValue": "swarmspec"}))
+        );
+        assert_eq!(
+            value("swarmspec.run.id"),
+            Some(json!({"stringValue": "run-7"}))
+        );
+        assert_eq!(value("swarmspec.seed"), Some(json!({"intValue": "7"})));
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use swarmspec::evidence::{self, digest, Evidence};
 use swarmspec::swarm::{Mode, Swarm, SwarmConfig};
 use swarmspec::telemetry::otlp::{
-    receiver, ExportReport, OtlpConfig, OtlpTarget, Receiver, EXPORT_TIMEOUT_DEFAULT,
+    receiver, ExportReport, OtlpConfig, OtlpTarget, Receiver, RunAttributes, EXPORT_TIMEOUT_DEFAULT,
 };
 use swarmspec::telemetry::{Capture, CaptureLevel, SpanRecord};
 
@@ -19,7 +19,8 @@ use swarmspec::telemetry::{Capture, CaptureLevel, SpanRecord};
 /// the export says became of the spans, with how long finishing the export took.
 fn run_exporting(config: &SwarmConfig, otlp: OtlpConfig) -> (Evidence, ExportReport, Duration) {
     let target = OtlpTarget::new(otlp).expect("a loopback URL is accepted");
-    let (export, processor) = target.start().expect("the exporter builds");
+    let run = RunAttributes::new(config.seed, "memory");
+    let (export, processor) = target.start(Some(&run)).expect("the exporter builds");
     let capture = Arc::new(Capture::with_exports(
         config.seed,
         CaptureLevel::default(),
@@ -60,10 +61,10 @@ fn check_received(evidence: &Evidence, receiver: &Receiver, report: &ExportRepor
     assert!(claims.iter().all(|s| s.attr("work.item_id").is_some()));
     let verdict = evidence::export::received_every_span(&evidence.spans, &received);
     assert!(verdict.passed, "{verdict}");
-    assert!(receiver
-        .service_names()
-        .iter()
-        .all(|name| name == "swarmspec"));
+    // One resource per request at least, each naming the service (not `unknown_service`).
+    let names = receiver.service_names();
+    assert!(names.len() >= receiver.requests() && receiver.requests() > 0);
+    assert!(names.iter().all(|name| name == "swarmspec"), "{names:?}");
 }
 
 // Proves every span of a deterministic run arrives, decoded, identical to the capture's.
@@ -172,7 +173,12 @@ fn silent_collector_is_cut_off_by_the_timeout() {
 
 fn swarmspec(args: &[&str], env: Option<(&str, &str)>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_swarmspec"));
-    command.args(args).env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+    command.args(args);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("OTEL_") {
+            command.env_remove(key);
+        }
+    }
     if let Some((key, value)) = env {
         command.env(key, value);
     }
@@ -213,8 +219,8 @@ fn cli_run_exports_to_the_named_collector() {
 }
 
 // Proves an unreachable collector is a warning on stderr, while the run's checks decide the
-// exit code as before; that an empty variable means no export; and that a URL this build
-// cannot use is refused before the run.
+// exit code as before; that an empty variable means no export; and that a protocol this
+// build does not speak is refused before the run.
 #[test]
 fn cli_run_warns_about_an_unreachable_collector() {
     let endpoint = receiver::unused_endpoint().expect("a free port");
@@ -234,10 +240,13 @@ fn cli_run_warns_about_an_unreachable_collector() {
     );
 
     let output = swarmspec(
-        &[SMALL_RUN, &["--otlp", "https://collector:4318"]].concat(),
-        None,
+        &[SMALL_RUN, &["--otlp", &endpoint]].concat(),
+        Some(("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")),
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
-    assert!(stderr.contains("no TLS"), "{stderr}");
+    assert!(
+        stderr.contains("OTEL_EXPORTER_OTLP_PROTOCOL") && stderr.contains("http/protobuf"),
+        "{stderr}"
+    );
 }

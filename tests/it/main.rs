@@ -14,6 +14,8 @@ mod bench;
 mod cli;
 // `--otlp`: spans sent to a loopback receiver, a refused port, a collector that never answers.
 mod export;
+// OTLP export for real collectors: Resource, headers, gzip, https with a test CA, OTEL_* variables.
+mod export_settings;
 // The external-command adapter: a lossy coordinator caught, the file store found clean.
 mod command_adapter;
 mod library;

@@ -12,16 +12,30 @@
 //! down, and later batches are counted as failed without a network attempt: a dead
 //! collector costs one export timeout per process, not one per batch or per scenario.
 
-/// The exporter's HTTP client: HTTP/1.1 over `std::net`, with a deadline on every request.
+/// The exporter's HTTP client: HTTP/1.1 over `std::net` (TLS by rustls), with a deadline
+/// on every request.
 pub mod client;
+/// `OtlpConfig`: URL, deadline, headers, compression, trusted certificates, resource.
+pub mod config;
 /// A loopback OTLP/HTTP receiver that decodes what it is sent (for tests and specs).
 pub mod receiver;
 /// `ExportReport`: what became of the spans handed to an export.
 pub mod report;
+/// The Resource on every exported span: service, process, run.
+pub mod resource;
+/// A collector's HTTP/1.1 response, parsed and checked for truncation.
+mod response;
+/// `OtlpConfig::resolve`: the standard `OTEL_EXPORTER_OTLP_*` variables and the flags.
+pub mod settings;
+/// rustls client (and test server) configurations.
+pub mod tls;
 
-pub use client::StdHttpClient;
+pub use client::{StdHttpClient, Transport};
+pub use config::{Compression, Endpoint, Headers, OtlpConfig, EXPORT_TIMEOUT_DEFAULT};
 pub use receiver::Receiver;
 pub use report::ExportReport;
+pub use resource::{ResourceSettings, RunAttributes};
+pub use settings::OtlpFlags;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -37,9 +51,6 @@ use opentelemetry_sdk::Resource;
 use super::{BoxedProcessor, Capture};
 use crate::error::{Error, Result};
 
-/// Default budget for one export (connect, send, answer, and the exporter's retries).
-pub const EXPORT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
-
 /// Spans waiting for export per capture; past this the batch processor drops (and the
 /// report counts) them rather than let a slow collector grow memory without bound.
 pub const QUEUE_SPANS_MAX: usize = 65_536;
@@ -47,58 +58,6 @@ pub const QUEUE_SPANS_MAX: usize = 65_536;
 /// Spans per OTLP request: large enough to keep up with a throughput run over loopback,
 /// small enough that a request stays a few megabytes.
 pub const BATCH_SPANS_MAX: usize = 4_096;
-
-/// Where spans go and how long to wait for the collector.
-#[derive(Debug, Clone)]
-pub struct OtlpConfig {
-    /// The collector's base URL (`http://127.0.0.1:4318`), as in
-    /// `OTEL_EXPORTER_OTLP_ENDPOINT`; spans go to its `/v1/traces`.
-    pub endpoint: String,
-    /// Budget for one export, retries included.
-    pub timeout: Duration,
-}
-
-impl OtlpConfig {
-    /// Export to `endpoint` with the default timeout.
-    pub fn new(endpoint: impl Into<String>) -> Self {
-        Self {
-            endpoint: endpoint.into(),
-            timeout: EXPORT_TIMEOUT_DEFAULT,
-        }
-    }
-}
-
-/// The traces URL for a collector base URL: `/v1/traces` is appended unless already there.
-pub fn traces_url(endpoint: &str) -> Result<String> {
-    let invalid = |problem: String| Error::Export {
-        endpoint: endpoint.to_owned(),
-        problem,
-    };
-    let base = endpoint.trim().trim_end_matches('/');
-    let url = if base.ends_with("/v1/traces") {
-        base.to_owned()
-    } else {
-        format!("{base}/v1/traces")
-    };
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|e| invalid(format!("not a URL ({e}): expected http://HOST:PORT")))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => {
-            return Err(invalid(
-                "https is not supported (this build has no TLS): use the collector's plain \
-                 OTLP/HTTP port, e.g. http://127.0.0.1:4318"
-                    .into(),
-            ))
-        }
-        _ => return Err(invalid("expected http://HOST:PORT".into())),
-    }
-    if uri.host().is_none_or(str::is_empty) {
-        return Err(invalid("the URL names no host".into()));
-    }
-    Ok(url)
-}
 
 /// Spans handed to an export and what became of them.
 #[derive(Debug, Default)]
@@ -119,6 +78,8 @@ impl Tally {
 struct TargetState {
     config: OtlpConfig,
     traces_url: String,
+    /// The client's settings, shared by every export (TLS roots are loaded once).
+    transport: Transport,
     /// The first failure, once a batch has failed: later batches are not attempted.
     down: Mutex<Option<String>>,
     totals: Tally,
@@ -147,13 +108,29 @@ pub struct OtlpTarget {
 }
 
 impl OtlpTarget {
-    /// Checks the endpoint (an `http://` URL with a host); nothing is sent yet.
+    /// Checks the endpoint and, for https, loads the trusted certificates; nothing is sent.
     pub fn new(config: OtlpConfig) -> Result<Self> {
-        let traces_url = traces_url(&config.endpoint)?;
+        let traces_url = config.traces_url()?;
+        let tls = if config.is_https() {
+            let certificates = match &config.certificate {
+                Some((setting, path)) => Some(tls::read_certificates(setting, path)?),
+                None => None,
+            };
+            Some(tls::client_config(certificates)?)
+        } else {
+            None
+        };
+        let transport = Transport {
+            timeout: config.timeout,
+            headers: config.headers.clone(),
+            compression: config.compression,
+            tls,
+        };
         Ok(Self {
             state: Arc::new(TargetState {
                 config,
                 traces_url,
+                transport,
                 down: Mutex::new(None),
                 totals: Tally::default(),
             }),
@@ -165,13 +142,18 @@ impl OtlpTarget {
         &self.state.traces_url
     }
 
-    /// A new export for one capture: pass the processor to `Capture::with_exports`, and call
-    /// `OtlpExport::finish` with that capture once the run is over.
-    pub fn start(&self) -> Result<(OtlpExport, BoxedProcessor)> {
+    /// The resource a capture of `run` exports with (also what its span file records).
+    pub fn resource(&self, run: Option<&RunAttributes>) -> Resource {
+        self.state.config.resource.resource(run)
+    }
+
+    /// A new export for one capture of `run`: pass the processor to `Capture::with_exports`,
+    /// and call `OtlpExport::finish` with that capture once the run is over.
+    pub fn start(&self, run: Option<&RunAttributes>) -> Result<(OtlpExport, BoxedProcessor)> {
         let state = &self.state;
-        let client = StdHttpClient::new(state.config.timeout);
+        let client = StdHttpClient::new(state.transport.clone());
         let last_failure = client.last_failure();
-        let exporter = opentelemetry_otlp::SpanExporter::builder()
+        let mut exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_http()
             .with_protocol(Protocol::HttpBinary)
             .with_endpoint(state.traces_url.clone())
@@ -182,6 +164,9 @@ impl OtlpTarget {
                 endpoint: state.traces_url.clone(),
                 problem: e.to_string(),
             })?;
+        // Set here, once: the provider would hand over its own resource, which knows
+        // neither the run nor the environment's checked settings (see `Tracked`).
+        exporter.set_resource(&self.resource(run));
         let tally = Arc::new(Tally::default());
         let tracked = Tracked {
             inner: exporter,
@@ -294,9 +279,9 @@ impl SpanExporter for Tracked {
         self.inner.shutdown_with_timeout(timeout)
     }
 
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
-    }
+    /// Ignored: the exporter was given the run's resource when the export started, and the
+    /// tracer provider's (SDK defaults, `unknown_service` unless told) must not replace it.
+    fn set_resource(&mut self, _resource: &Resource) {}
 }
 
 /// The batch processor, counting the spans it is handed (the processor drops silently when
@@ -331,30 +316,5 @@ impl SpanProcessor for Counted {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.inner.set_resource(resource);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    // A base URL gets the traces path once; https and host-less URLs are refused up front.
-    #[test]
-    fn endpoints_become_traces_urls_or_clear_errors() {
-        let url = |text: &str| traces_url(text).map_err(|e| e.to_string());
-        assert_eq!(
-            url("http://127.0.0.1:4318").as_deref(),
-            Ok("http://127.0.0.1:4318/v1/traces")
-        );
-        assert_eq!(
-            url("http://collector:4318/v1/traces/").as_deref(),
-            Ok("http://collector:4318/v1/traces")
-        );
-        assert!(url("https://collector:4318")
-            .unwrap_err()
-            .contains("no TLS"));
-        let bare = url("collector:4318").unwrap_err();
-        assert!(bare.contains("http://"), "{bare}");
-        assert!(url("http://").is_err());
     }
 }
