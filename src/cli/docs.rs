@@ -26,11 +26,20 @@ pub struct CheckDocsArgs {
     history: PathBuf,
 }
 
+/// The runs in the history file; each line that is not a run is a warning naming it.
+pub fn read_history(path: &Path) -> anyhow::Result<Vec<history::HistoryLine>> {
+    let read = history::read(path)?;
+    for skipped in &read.skipped {
+        eprintln!("warning: {}: {skipped}: skipped", path.display());
+    }
+    Ok(read.runs)
+}
+
 fn claims_of(report_dir: Option<&Path>, history_path: &Path) -> anyhow::Result<Vec<ClaimResult>> {
     if let Some(dir) = report_dir {
         return Ok(report::read(&dir.join("report.json"))?.claims);
     }
-    let runs = history::read(history_path)?;
+    let runs = read_history(history_path)?;
     let last = runs.last().with_context(|| {
         format!(
             "{} holds no run: run `swarmspec verify` first, or pass --report",
@@ -90,7 +99,7 @@ pub struct HistoryArgs {
 
 /// Prints each claim's observations over the last runs, with the change between the last two.
 pub fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
-    let runs = history::read(&args.history)?;
+    let runs = read_history(&args.history)?;
     if runs.is_empty() {
         println!(
             "{} holds no run yet: run `swarmspec verify`",
