@@ -62,14 +62,14 @@ pub fn check_docs(args: CheckDocsArgs) -> anyhow::Result<ExitCode> {
             match &claim.problem {
                 Some(problem) => {
                     unbacked += 1;
-                    println!(
+                    outln!(
                         "{}:{}: {problem}: {}",
                         file.display(),
                         claim.line,
                         claim.text
                     );
                 }
-                None => println!(
+                None => outln!(
                     "{}:{}: backed by {}",
                     file.display(),
                     claim.line,
@@ -78,7 +78,7 @@ pub fn check_docs(args: CheckDocsArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    println!("{total} numeric claims, {unbacked} not backed by a VERIFIED claim");
+    outln!("{total} numeric claims, {unbacked} not backed by a VERIFIED claim");
     Ok(if unbacked == 0 {
         ExitCode::SUCCESS
     } else {
@@ -93,7 +93,7 @@ pub struct HistoryArgs {
     #[arg(long, default_value = "reports/history.jsonl")]
     history: PathBuf,
     /// Runs to show per claim, newest last.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = super::numbers::whole_usize)]
     last: usize,
 }
 
@@ -101,7 +101,7 @@ pub struct HistoryArgs {
 pub fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
     let runs = read_history(&args.history)?;
     if runs.is_empty() {
-        println!(
+        outln!(
             "{} holds no run yet: run `swarmspec verify`",
             args.history.display()
         );
@@ -129,15 +129,17 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
         let Some((_, latest)) = points.last() else {
             continue;
         };
-        println!(
+        outln!(
             "{id}  ({}, {}; expected {})",
-            latest.metric, latest.unit, latest.expected
+            latest.metric,
+            latest.unit,
+            latest.expected
         );
         for (run_id, claim) in &points {
             let observed = claim
                 .observed
                 .map_or("—".to_owned(), swarmspec::claims::format_value);
-            println!(
+            outln!(
                 "  {run_id:<28} {:<11} {observed:>16}",
                 claim.status.as_str()
             );
@@ -145,7 +147,7 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
         let values: Vec<f64> = points.iter().filter_map(|(_, c)| c.observed).collect();
         if let [.., before, now] = values[..] {
             if before != 0.0 {
-                println!(
+                outln!(
                     "  change since previous run: {:+.1} %",
                     (now - before) / before.abs() * 100.0
                 );

@@ -39,7 +39,7 @@ pub fn run_split(
     }
     .with_context(|| format!("the split run failed (seed {})", config.seed))?;
 
-    println!(
+    outln!(
         "swarm: {} agents in {process_count} processes, {} items, seed {}, store {}",
         config.agent_count,
         config.item_count,
@@ -51,18 +51,22 @@ pub fn run_split(
             Ok(status) => status.to_string(),
             Err(reason) => reason.clone(),
         };
-        println!(
+        outln!(
             "  worker {:>2}: pid {:>7}, {:>4} agents, {}, {}",
-            worker.index, worker.pid, worker.agent_count, status, worker.ingest
+            worker.index,
+            worker.pid,
+            worker.agent_count,
+            status,
+            worker.ingest
         );
     }
-    println!(
+    outln!(
         "run:   {:.3} s real, {} spans merged",
         run.wall.as_secs_f64(),
         run.evidence.spans.len()
     );
-    println!();
-    print_latency_table(&run.evidence);
+    outln!();
+    print_latency_table(&run.evidence)?;
     let mut checks = swarm_checks(&run.evidence, &config);
     checks.push(run.workers_succeeded());
     checks.push(run.span_files_whole());
@@ -73,5 +77,5 @@ pub fn run_split(
         dir,
         0,
     ));
-    Ok(judge(&checks, config.seed))
+    judge(&checks, config.seed)
 }

@@ -226,7 +226,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{problem}");
     }
     if let Some(otlp) = &otlp {
-        super::export::print(&otlp.totals());
+        super::export::print(&otlp.totals())?;
     }
     if suite.parse_errors > 0 {
         eprintln!(
