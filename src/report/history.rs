@@ -103,9 +103,7 @@ fn ends_unterminated(file: &mut std::fs::File) -> std::io::Result<bool> {
 pub fn read(path: &Path) -> Result<History> {
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(History::default())
-        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(History::default()),
         Err(error) => return Err(io_error(path, error)),
     };
     let mut history = History::default();
@@ -124,7 +122,9 @@ pub fn read(path: &Path) -> Result<History> {
         }
         match serde_json::from_str(text) {
             Ok(run) => history.runs.push(run),
-            Err(error) => history.skipped.push(skip(format!("not a run record: {error}"))),
+            Err(error) => history
+                .skipped
+                .push(skip(format!("not a run record: {error}"))),
         }
     }
     Ok(history)
@@ -170,7 +170,10 @@ mod tests {
         torn.extend_from_slice(br#"{"run_id":"torn","started_un"#);
         std::fs::write(&path, torn).expect("write");
         append(&path, &report("after")).expect("append");
-        assert_eq!(read_back(&path), (vec!["first".into(), "after".into()], vec![2]));
+        assert_eq!(
+            read_back(&path),
+            (vec!["first".into(), "after".into()], vec![2])
+        );
     }
 
     // Proves a garbage line in the middle does not hide the runs around it.
@@ -183,6 +186,9 @@ mod tests {
         text.extend_from_slice(b"\xff\xfe not json\n{\"run_id\": 7}\n");
         std::fs::write(&path, text).expect("write");
         append(&path, &report("two")).expect("append");
-        assert_eq!(read_back(&path), (vec!["one".into(), "two".into()], vec![2, 3]));
+        assert_eq!(
+            read_back(&path),
+            (vec!["one".into(), "two".into()], vec![2, 3])
+        );
     }
 }
