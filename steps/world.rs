@@ -111,7 +111,15 @@ impl SwarmWorld {
         let before = memory::read();
         let outcome = Swarm::new(self.config.clone())
             .run(Arc::clone(&capture))
-            .with_context(|| format!("swarm run failed (seed {})", self.config.seed))?;
+            // Cucumber shows a step's error by its Display, which drops the causes: the
+            // chain goes into the message itself, so the report says why the run failed.
+            .map_err(|error| {
+                let seed = self.config.seed;
+                anyhow::anyhow!(
+                    "swarm run failed (seed {seed}): {:#}",
+                    anyhow::Error::from(error)
+                )
+            })?;
         if let (true, Some(before), Some(after)) = (peak_reset, before, memory::read()) {
             let growth_mb = after.peak_bytes.saturating_sub(before.current_bytes) as f64 / 1e6;
             let per_100_agents = growth_mb * 100.0 / self.config.agent_count as f64;
