@@ -175,3 +175,30 @@ fn strict_spans_check_names_its_rule() {
     assert!(!output.status.success(), "{stdout}");
     assert!(stdout.contains("FAIL --strict: every fragment"), "{stdout}");
 }
+
+// Proves a split run on a store directory an earlier run used is refused up front, saying
+// why, rather than failing afterwards with "unexplained completions".
+#[test]
+fn a_split_run_refuses_a_used_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = format!("file:{}", dir.path().display());
+    let args = [
+        "run",
+        "--processes",
+        "2",
+        "--agents",
+        "4",
+        "--items",
+        "4",
+        "--store",
+        &store,
+    ];
+    let first = swarmspec(&args);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let stderr = check_rejected(&args, "already holds 4 work items");
+    assert!(!stderr.contains("unexplained"), "{stderr}");
+}
