@@ -21,7 +21,7 @@ pub struct BenchArgs {
     out: PathBuf,
     /// Threads for the baseline, engine and swarm: 1 to the machine's available parallelism
     /// (default: all of it).
-    #[arg(long, value_parser = super::numbers::whole_usize)]
+    #[arg(long, value_parser = super::numbers::Usize(super::numbers::Whole::Usize))]
     cores: Option<usize>,
     /// Internal: run one memory probe of this many agents and print it as JSON.
     #[arg(long, hide = true)]

@@ -19,7 +19,7 @@ pub struct ComplianceArgs {
     #[arg(long, default_value = ".")]
     scan: PathBuf,
     /// Seed of the swarm run whose actions are audited.
-    #[arg(long, default_value_t = 42, value_parser = super::numbers::whole_u64)]
+    #[arg(long, default_value_t = 42, value_parser = super::numbers::U64(super::numbers::Whole::U64))]
     seed: u64,
 }
 

@@ -93,7 +93,7 @@ pub struct HistoryArgs {
     #[arg(long, default_value = "reports/history.jsonl")]
     history: PathBuf,
     /// Runs to show per claim, newest last.
-    #[arg(long, default_value_t = 10, value_parser = super::numbers::whole_usize)]
+    #[arg(long, default_value_t = 10, value_parser = super::numbers::Usize(super::numbers::Whole::Usize))]
     last: usize,
 }
 

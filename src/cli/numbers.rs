@@ -1,5 +1,9 @@
 //! Whole-number flags: a mistake said in words ("too large: at most …"), with an absurdly
 //! long value shortened, never a parser's debug form.
+//!
+//! The parsers are `clap::builder::TypedValueParser`s rather than plain functions because
+//! clap repeats a rejected value in full in its own message ("invalid value '…'"), which for
+//! a 5 000-digit value is a screenful: a raw error carries only our shortened one.
 
 use std::num::IntErrorKind;
 
@@ -41,6 +45,69 @@ pub fn at_least_one(text: &str) -> Result<usize, String> {
     match whole_usize(text)? {
         0 => Err("must be at least 1".into()),
         value => Ok(value),
+    }
+}
+
+/// Which whole numbers a flag takes.
+#[derive(Debug, Clone, Copy)]
+pub enum Whole {
+    /// Any `u64`.
+    U64,
+    /// Any `usize`.
+    Usize,
+    /// A `usize` of at least 1.
+    AtLeastOne,
+}
+
+impl Whole {
+    fn check(self, text: &str, arg: Option<&clap::Arg>) -> Result<u64, clap::Error> {
+        let parsed = match self {
+            Self::U64 => whole_u64(text),
+            Self::Usize => whole_usize(text).map(|n| n as u64),
+            Self::AtLeastOne => at_least_one(text).map(|n| n as u64),
+        };
+        parsed.map_err(|problem| {
+            let flag = arg.and_then(clap::Arg::get_long).unwrap_or("value");
+            let message = format!("invalid value for --{flag}: {problem}\n");
+            clap::Error::raw(clap::error::ErrorKind::ValueValidation, message)
+        })
+    }
+}
+
+/// A `u64` flag.
+#[derive(Debug, Clone, Copy)]
+pub struct U64(pub Whole);
+
+impl clap::builder::TypedValueParser for U64 {
+    type Value = u64;
+
+    fn parse_ref(
+        &self,
+        _command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<u64, clap::Error> {
+        self.0.check(&value.to_string_lossy(), arg)
+    }
+}
+
+/// A `usize` flag.
+#[derive(Debug, Clone, Copy)]
+pub struct Usize(pub Whole);
+
+impl clap::builder::TypedValueParser for Usize {
+    type Value = usize;
+
+    fn parse_ref(
+        &self,
+        _command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<usize, clap::Error> {
+        let value = self.0.check(&value.to_string_lossy(), arg)?;
+        // `check` already refused anything past usize::MAX for `Usize` and `AtLeastOne`.
+        usize::try_from(value)
+            .map_err(|_| clap::Error::raw(clap::error::ErrorKind::ValueValidation, "too large\n"))
     }
 }
 

@@ -36,13 +36,13 @@ enum ContentionArg {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Agents in the swarm (1 or more).
-    #[arg(long, default_value_t = 100, value_parser = numbers::at_least_one)]
+    #[arg(long, default_value_t = 100, value_parser = numbers::Usize(numbers::Whole::AtLeastOne))]
     agents: usize,
     /// Work items to finish (1 or more).
-    #[arg(long, default_value_t = 1_000, value_parser = numbers::at_least_one)]
+    #[arg(long, default_value_t = 1_000, value_parser = numbers::Usize(numbers::Whole::AtLeastOne))]
     items: usize,
     /// Seed for every random choice; the same seed replays a deterministic run.
-    #[arg(long, default_value_t = 42, value_parser = numbers::whole_u64)]
+    #[arg(long, default_value_t = 42, value_parser = numbers::U64(numbers::Whole::U64))]
     seed: u64,
     /// How time and scheduling work.
     #[arg(long, value_enum, default_value_t = ModeArg::Throughput)]
@@ -51,7 +51,7 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = ContentionArg::Spread)]
     contention: ContentionArg,
     /// Teams the agents are split into (evenly).
-    #[arg(long, default_value_t = 1, value_parser = numbers::at_least_one)]
+    #[arg(long, default_value_t = 1, value_parser = numbers::Usize(numbers::Whole::AtLeastOne))]
     teams: usize,
     /// Run twice (deterministic mode only) and compare the span digests; a mismatch is an
     /// error naming the first event where the runs diverge.
@@ -67,15 +67,15 @@ pub struct RunArgs {
     /// Split the swarm across this many OS processes sharing the store (needs
     /// `--store file:DIR` and throughput mode): the agents are divided evenly, every process
     /// races for the same items, and the evidence of all of them is merged and judged.
-    #[arg(long, default_value_t = 1, value_parser = numbers::at_least_one)]
+    #[arg(long, default_value_t = 1, value_parser = numbers::Usize(numbers::Whole::AtLeastOne))]
     processes: usize,
     /// Stop the run after this many seconds (simulated in deterministic mode); items not
     /// finished by then end with a `work.fail` span.
-    #[arg(long, default_value_t = 3_600, value_parser = numbers::at_least_one)]
+    #[arg(long, default_value_t = 3_600, value_parser = numbers::Usize(numbers::Whole::AtLeastOne))]
     deadline_s: usize,
     /// How long an agent's claims outlive its last sign of life before the reaper reopens
     /// them, in ms.
-    #[arg(long, default_value_t = 5_000, value_parser = numbers::at_least_one)]
+    #[arg(long, default_value_t = 5_000, value_parser = numbers::Usize(numbers::Whole::AtLeastOne))]
     lease_ms: usize,
     /// Also write every span to this file, one span-log JSON object a line, flushed as each
     /// span ends (what `swarmspec spans check` and `Given the spans recorded in` read).
