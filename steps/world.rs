@@ -121,7 +121,15 @@ impl SwarmWorld {
         ));
         let outcome = Swarm::new(self.config.clone())
             .run(Arc::clone(&capture))
-            .with_context(|| format!("swarm run failed (seed {})", self.config.seed))?;
+            // Cucumber shows a step's error by its Display, which drops the causes: the
+            // chain goes into the message itself, so the report says why the run failed.
+            .map_err(|error| {
+                let seed = self.config.seed;
+                anyhow::anyhow!(
+                    "swarm run failed (seed {seed}): {:#}",
+                    anyhow::Error::from(error)
+                )
+            })?;
         self.run_record = super::record::swarm(&self.config, 1, "memory");
         self.evidence = Some(Evidence::from_capture(&capture)?);
         self.outcome = Some(outcome);

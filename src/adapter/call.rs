@@ -1,29 +1,21 @@
 //! One call to the system under test: expand the template, run the process with a deadline,
 //! and decide its outcome from the exit code and stdout alone.
 //!
-//! The process's stdout and stderr are read on their own threads (so a chatty process never
-//! blocks on a full pipe), and the caller waits on a channel with the deadline, not in a
-//! polling loop: a call that finishes in 3 ms is seen to finish in 3 ms.
+//! Running the process (its own process group, pipes drained on threads, the deadline, the
+//! kill) is `process`'s part.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::config::{CommandTemplate, OpSpec, Rule};
+use super::process::{self, Raw};
 
-/// Bytes of stdout kept per call: enough for a state file of a few thousand items, and a
-/// bound on what one misbehaving process can make swarmspec hold.
-pub const STDOUT_BYTES_MAX: usize = 8 << 20;
-/// Bytes of stderr kept per call (only shown when a call fails).
-const STDERR_BYTES_MAX: usize = 4 << 10;
+pub use super::process::STDOUT_BYTES_MAX;
 /// Characters of output an operation record keeps as its excerpt.
 pub const EXCERPT_CHARS_MAX: usize = 160;
-/// Pause between checks that a process which closed its stdout has also exited.
-const EXIT_POLL: Duration = Duration::from_micros(200);
 
 /// How a call ended, as the history records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -221,33 +213,9 @@ impl Launcher {
     }
 
     fn run(&self, template: &CommandTemplate, values: &Values<'_>, timeout: Duration) -> Raw {
-        let deadline = Instant::now() + timeout;
-        let mut child = match self.command(template, values).spawn() {
-            Ok(child) => child,
-            Err(error) => return Raw::NotStarted(format!("cannot start `{template}`: {error}")),
-        };
-        let stdout = drain(child.stdout.take(), STDOUT_BYTES_MAX);
-        let stderr = drain(child.stderr.take(), STDERR_BYTES_MAX);
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let Ok(stdout) = stdout.recv_timeout(remaining) else {
-            return kill(child, String::new());
-        };
-        loop {
-            match child.try_wait() {
-                Ok(Some(status)) => {
-                    let stderr = stderr.recv_timeout(EXIT_POLL * 10).unwrap_or_default();
-                    return Raw::Exited {
-                        code: status.code(),
-                        stdout,
-                        stderr,
-                    };
-                }
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(EXIT_POLL),
-                Ok(None) => return kill(child, stdout),
-                Err(error) => {
-                    return Raw::NotStarted(format!("cannot wait for the process: {error}"))
-                }
-            }
+        match process::spawn_in_own_group(self.command(template, values)) {
+            Ok(child) => process::wait_with_deadline(child, Instant::now() + timeout),
+            Err(error) => Raw::NotStarted(format!("cannot start `{template}`: {error}")),
         }
     }
 }
@@ -261,19 +229,6 @@ fn decide(conflict: Option<&Rule>, ok: &Rule, code: Option<i32>, stdout: &str) -
     } else {
         Outcome::Failed
     }
-}
-
-/// What the process did, before the rules judged it.
-enum Raw {
-    Exited {
-        code: Option<i32>,
-        stdout: String,
-        stderr: String,
-    },
-    TimedOut {
-        stdout: String,
-    },
-    NotStarted(String),
 }
 
 impl Raw {
@@ -309,39 +264,6 @@ impl Raw {
             },
         }
     }
-}
-
-fn kill(mut child: Child, stdout: String) -> Raw {
-    // The process may have exited between the deadline and here; either way it is gone after.
-    let _ = child.kill();
-    let _ = child.wait();
-    Raw::TimedOut { stdout }
-}
-
-/// Reads `source` to its end on a thread, keeping at most `bytes_max` bytes, and sends the
-/// text when the pipe closes (when the process and any children holding it have exited).
-fn drain(source: Option<impl Read + Send + 'static>, bytes_max: usize) -> mpsc::Receiver<String> {
-    let (send, receive) = mpsc::channel();
-    let Some(mut source) = source else {
-        let _ = send.send(String::new());
-        return receive;
-    };
-    std::thread::spawn(move || {
-        let mut kept = Vec::new();
-        let mut buffer = [0_u8; 8192];
-        loop {
-            match source.read(&mut buffer) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    let room = bytes_max.saturating_sub(kept.len());
-                    kept.extend_from_slice(&buffer[..n.min(room)]);
-                }
-            }
-        }
-        // The receiver may have given up (a timeout); nobody is left to tell.
-        let _ = send.send(String::from_utf8_lossy(&kept).into_owned());
-    });
-    receive
 }
 
 #[cfg(test)]
@@ -413,5 +335,47 @@ mod tests {
         };
         let result = launcher().call(&op("printf '%s|' {agent_id}", 5_000), &values);
         assert_eq!(result.stdout, "it's a b|");
+    }
+
+    /// Whether process `pid` still runs (a zombie waiting for its reaper has stopped).
+    fn running(pid: &str) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+            !state.starts_with('Z') && !state.starts_with('X')
+        })
+    }
+
+    // Proves a timed-out call kills the whole process group: a background child the shell
+    // started (which also holds stdout open) does not outlive the call.
+    #[test]
+    fn a_timeout_kills_the_whole_process_group() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pid_file = dir.path().join("child.pid");
+        let line = format!(
+            "sleep 300 & echo $! > {}; wait",
+            shell_quote(&pid_file.display().to_string())
+        );
+        let started = Instant::now();
+        let result = launcher().call(&op(&line, 300), &values());
+        assert_eq!(result.outcome, Outcome::TimedOut);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        let pid = std::fs::read_to_string(&pid_file).expect("the shell wrote the pid");
+        let pid = pid.trim();
+        let gone_by = Instant::now() + Duration::from_secs(2);
+        while running(pid) && Instant::now() < gone_by {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let orphan = running(pid);
+        if orphan {
+            let _ = Command::new("kill").arg("-9").arg(pid).status();
+        }
+        assert!(
+            !orphan,
+            "the background child {pid} outlived the timed-out call"
+        );
     }
 }

@@ -19,6 +19,8 @@ use crate::error::{Error, Result};
 
 /// How long one call may run before it is killed and recorded as timed out.
 pub const TIMEOUT_MS_DEFAULT: u64 = 10_000;
+/// The longest timeout a config may set: a day.
+pub const TIMEOUT_MS_MAX: u64 = 86_400_000;
 /// Calls in flight at once when the config does not say.
 pub const CONCURRENCY_DEFAULT: usize = 16;
 /// The most calls in flight a config may ask for: each is an OS process, and a machine that
@@ -169,7 +171,11 @@ impl AdapterConfig {
             let offset = error.span().map_or(0, |span| span.start);
             loader.fail(offset, error.message().to_owned())
         })?;
-        let timeout = Duration::from_millis(raw.timeout_ms.unwrap_or(TIMEOUT_MS_DEFAULT));
+        let timeout = loader.timeout(
+            raw.timeout_ms.as_ref(),
+            "the top-level",
+            Duration::from_millis(TIMEOUT_MS_DEFAULT),
+        )?;
         let concurrency = match &raw.concurrency {
             Some(n) if !(1..=CONCURRENCY_MAX).contains(n.get_ref()) => {
                 return Err(loader.fail(
@@ -226,6 +232,7 @@ impl AdapterConfig {
         }
         let mut env = Vec::with_capacity(raw.env.len());
         for (name, value) in &raw.env {
+            loader.env_entry(name, value)?;
             loader.check_placeholders(&[value.get_ref()], value.span().start, "env", &[])?;
             env.push((name.clone(), value.get_ref().clone()));
         }
@@ -360,5 +367,38 @@ file = "{run_dir}/work_claims.json"
             vec!["dir", "progress"]
         );
         assert!(placeholders("{}").is_empty());
+    }
+
+    // Proves a zero or absurd timeout and an env name that cannot be set are refused at
+    // their line, before any command runs.
+    #[test]
+    fn bad_timeouts_and_env_names_are_refused() {
+        let cases = [
+            (
+                format!("timeout_ms = 0\n{MINIMAL}"),
+                "timeout_ms must be 1 to",
+            ),
+            (
+                MINIMAL.replace("[claim]\n", "[claim]\ntimeout_ms = 0\n"),
+                "[claim] timeout_ms must be 1 to",
+            ),
+            (
+                format!("timeout_ms = {}\n{MINIMAL}", i64::MAX),
+                "timeout_ms must be 1 to",
+            ),
+            (
+                format!("{MINIMAL}\n[env]\n\"A=B\" = \"x\"\n"),
+                "«A=B» is not a variable name",
+            ),
+            (
+                format!("{MINIMAL}\n[env]\n\"\" = \"x\"\n"),
+                "«» is not a variable name",
+            ),
+        ];
+        for (text, expected) in cases {
+            let error = error_text(&text);
+            assert!(error.contains(expected), "{expected}: {error}");
+            assert!(error.starts_with("cfg/adapter.toml:"), "{error}");
+        }
     }
 }

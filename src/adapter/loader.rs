@@ -9,7 +9,7 @@ use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::config::{CommandTemplate, OpSpec, Rule, StateSource};
+use super::config::{CommandTemplate, OpSpec, Rule, StateSource, TIMEOUT_MS_MAX};
 use crate::error::{Error, Result};
 
 /// Placeholders every template may use.
@@ -18,7 +18,7 @@ pub(super) const BASE_PLACEHOLDERS: [&str; 3] = ["dir", "run_dir", "swarmspec"];
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
-    pub(super) timeout_ms: Option<u64>,
+    pub(super) timeout_ms: Option<Spanned<u64>>,
     pub(super) concurrency: Option<Spanned<usize>>,
     pub(super) progress_steps: Option<Spanned<Vec<u8>>>,
     pub(super) items: Option<Spanned<Vec<String>>>,
@@ -40,7 +40,7 @@ pub(super) struct RawOp {
     pub(super) ok: Option<Spanned<RawRule>>,
     pub(super) conflict: Option<Spanned<RawRule>>,
     pub(super) capture: Option<Spanned<String>>,
-    pub(super) timeout_ms: Option<u64>,
+    pub(super) timeout_ms: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize)]
@@ -55,7 +55,7 @@ pub(super) struct RawRule {
 pub(super) struct RawState {
     pub(super) command: Option<Spanned<CommandTemplate>>,
     pub(super) file: Option<Spanned<String>>,
-    pub(super) timeout_ms: Option<u64>,
+    pub(super) timeout_ms: Option<Spanned<u64>>,
 }
 
 pub(super) fn line_of(text: &str, offset: usize) -> usize {
@@ -92,6 +92,53 @@ impl Loader<'_> {
             line: line_of(self.text, offset),
             problem: problem.into(),
         }
+    }
+
+    /// `raw` milliseconds, or `default`: 0 would time every call out before it started, and
+    /// past `TIMEOUT_MS_MAX` a deadline is no bound at all (and may overflow the clock).
+    pub(super) fn timeout(
+        &self,
+        raw: Option<&Spanned<u64>>,
+        what: &str,
+        default: Duration,
+    ) -> Result<Duration> {
+        match raw {
+            None => Ok(default),
+            Some(ms) if (1..=TIMEOUT_MS_MAX).contains(ms.get_ref()) => {
+                Ok(Duration::from_millis(*ms.get_ref()))
+            }
+            Some(ms) => Err(self.fail(
+                ms.span().start,
+                format!(
+                    "{what} timeout_ms must be 1 to {TIMEOUT_MS_MAX} (a day), not {}",
+                    ms.get_ref()
+                ),
+            )),
+        }
+    }
+
+    /// An `[env]` name must be a portable variable name (`[A-Za-z_][A-Za-z0-9_]*`): an empty
+    /// one, or one holding `=`, cannot be set at all, and the OS would refuse it only at the
+    /// first call. A value may not hold a NUL byte, for the same reason.
+    pub(super) fn env_entry(&self, name: &str, value: &Spanned<String>) -> Result<()> {
+        let portable = name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !portable {
+            return Err(self.fail(
+                value.span().start,
+                format!("[env]: «{name}» is not a variable name (letters, digits and _, not starting with a digit)"),
+            ));
+        }
+        if value.get_ref().contains('\0') {
+            return Err(self.fail(
+                value.span().start,
+                format!("[env]: the value of {name} holds a NUL byte"),
+            ));
+        }
+        Ok(())
     }
 
     pub(super) fn regex(&self, pattern: &Spanned<String>, what: &str) -> Result<Regex> {
@@ -196,7 +243,7 @@ impl Loader<'_> {
             ok,
             conflict,
             capture,
-            timeout: op.timeout_ms.map_or(timeout, Duration::from_millis),
+            timeout: self.timeout(op.timeout_ms.as_ref(), &format!("[{section}]"), timeout)?,
         })
     }
 
@@ -207,7 +254,7 @@ impl Loader<'_> {
                 self.check_placeholders(&command.get_ref().texts(), command.span().start, "state", &[])?;
                 Ok(StateSource::Command {
                     command: command.get_ref().clone(),
-                    timeout: state.timeout_ms.map_or(timeout, Duration::from_millis),
+                    timeout: self.timeout(state.timeout_ms.as_ref(), "[state]", timeout)?,
                 })
             }
             (None, Some(file)) => {

@@ -16,6 +16,8 @@ pub mod config;
 pub mod history;
 /// The config's raw TOML shapes and their validation, each problem at its line.
 mod loader;
+/// One process in its own process group, waited on with a deadline; a timeout kills the group.
+mod process;
 /// Agents as threads, their calls bounded in number, each call an operation and a span.
 pub mod runner;
 /// Reading the final state (a command's stdout or a file) in the `work_claims.json` layout.

@@ -2,7 +2,7 @@
 //! figure's ratio to the raw-CAS baseline, and writes the JSON. With `--probe-agents` it is
 //! instead the memory probe a bench runs in a child process (one JSON line).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -19,8 +19,9 @@ pub struct BenchArgs {
     /// Where the JSON goes.
     #[arg(long, default_value = "reports/bench.json")]
     out: PathBuf,
-    /// Threads for the baseline, engine and swarm (default: all cores).
-    #[arg(long)]
+    /// Threads for the baseline, engine and swarm: 1 to the machine's available parallelism
+    /// (default: all of it).
+    #[arg(long, value_parser = super::numbers::Usize(super::numbers::Whole::Usize))]
     cores: Option<usize>,
     /// Internal: run one memory probe of this many agents and print it as JSON.
     #[arg(long, hide = true)]
@@ -39,13 +40,11 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         let level = bench_swarm::parse_level(&args.probe_level)
             .with_context(|| format!("unknown --probe-level '{}'", args.probe_level))?;
         let probe = bench_swarm::memory_probe(agents, args.probe_items.max(1), level)?;
-        println!("{}", serde_json::to_string(&probe)?);
+        outln!("{}", serde_json::to_string(&probe)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let cores = args
-        .cores
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-        .max(1);
+    let cores = checked_cores(args.cores)?;
+    let created_out = check_out(&args.out)?;
     let plan = if args.quick {
         BenchPlan::quick(cores)
     } else {
@@ -57,16 +56,59 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         plan.repeats,
         if plan.quick { ", quick" } else { "" }
     );
-    let report = bench::run(&plan, &exe, &mut |done| eprintln!("  measured {done}"))?;
-    print_table(&report);
-    if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating {}", parent.display()))?;
-    }
+    let measured = bench::run(&plan, &exe, &mut |done| eprintln!("  measured {done}"));
+    let report = match measured {
+        Ok(report) => report,
+        Err(error) => {
+            if created_out {
+                // Best effort: the empty file was only a probe that --out is writable.
+                let _ = std::fs::remove_file(&args.out);
+            }
+            return Err(error.into());
+        }
+    };
+    print_table(&report)?;
     let json = serde_json::to_string_pretty(&report)?;
     std::fs::write(&args.out, json).with_context(|| format!("writing {}", args.out.display()))?;
-    println!("\nwrote {} ({:.1} s)", args.out.display(), report.wall_s);
+    outln!("\nwrote {} ({:.1} s)", args.out.display(), report.wall_s);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The threads to measure with: `--cores` if the machine can run that many at once (a
+/// figure "on N cores" measured on fewer is not one), else all of them.
+fn checked_cores(requested: Option<usize>) -> anyhow::Result<usize> {
+    let available = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match requested {
+        None => Ok(available),
+        Some(0) => anyhow::bail!("--cores 0: must be at least 1"),
+        Some(cores) if cores > available => anyhow::bail!(
+            "--cores {cores}: this machine runs {available} threads at once \
+             (its available parallelism); use 1 to {available}"
+        ),
+        Some(cores) => Ok(cores),
+    }
+}
+
+/// Checks that `out` can be written before minutes of bench, not after: not a directory,
+/// its parent created, the file openable. Returns whether the check created the file.
+fn check_out(out: &Path) -> anyhow::Result<bool> {
+    if out.is_dir() {
+        anyhow::bail!(
+            "--out {}: is a directory; name the JSON file to write",
+            out.display()
+        );
+    }
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("--out {}: creating {}", out.display(), parent.display()))?;
+    }
+    let existed = out.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(out)
+        .with_context(|| format!("--out {}: cannot be written", out.display()))?;
+    Ok(!existed)
 }
 
 fn spread(stats: &Stats, scale: f64, digits: usize) -> String {
@@ -85,12 +127,12 @@ fn latency_us(stats: &Option<Stats>) -> String {
         .map_or_else(|| "—".into(), |s| format!("{:.2}", s.median / 1e3))
 }
 
-fn print_row(row: &Row) {
+fn print_row(row: &Row) -> anyhow::Result<()> {
     let ops = row
         .ops_rate
         .as_ref()
         .map_or_else(|| "—".into(), |s| format!("{:.3}", s.median / 1e6));
-    println!(
+    outln!(
         "{:<48} {:>30} {:>11} {:>9} {:>9} {:>9.3}",
         row.name,
         format!(
@@ -103,11 +145,12 @@ fn print_row(row: &Row) {
         latency_us(&row.latency_ns_p99),
         row.ratio_to_baseline
     );
+    Ok(())
 }
 
-fn print_table(report: &BenchReport) {
+fn print_table(report: &BenchReport) -> anyhow::Result<()> {
     let mib = 1024.0 * 1024.0;
-    println!(
+    outln!(
         "\n{:<48} {:>30} {:>11} {:>9} {:>9} {:>9}",
         "measurement (median of runs)",
         "M per s (min–max)",
@@ -116,16 +159,19 @@ fn print_table(report: &BenchReport) {
         "p99 µs",
         "× base"
     );
-    print_row(&report.baseline);
+    print_row(&report.baseline)?;
     for row in &report.rows {
-        print_row(row);
+        print_row(row)?;
     }
-    println!(
+    outln!(
         "\n{:<12} {:>28} {:>28} {:>16}",
-        "agents", "peak RSS growth MiB (min–max)", "process peak RSS MiB", "bytes per agent"
+        "agents",
+        "peak RSS growth MiB (min–max)",
+        "process peak RSS MiB",
+        "bytes per agent"
     );
     for memory in &report.memory {
-        println!(
+        outln!(
             "{:<12} {:>28} {:>28} {:>16.0}",
             memory.agent_count,
             spread(&memory.rss_bytes_growth, mib, 1),
@@ -133,12 +179,15 @@ fn print_table(report: &BenchReport) {
             memory.bytes_per_agent.median
         );
     }
-    println!(
+    outln!(
         "\n{:<12} {:>12} {:>30} {:>22}",
-        "span store", "spans", "bytes/span by RSS (min–max)", "bytes/span by store"
+        "span store",
+        "spans",
+        "bytes/span by RSS (min–max)",
+        "bytes/span by store"
     );
     for cost in &report.span_cost {
-        println!(
+        outln!(
             "{:<12} {:>12} {:>30} {:>22}",
             format!("{:?}", cost.level),
             cost.span_count,
@@ -148,4 +197,5 @@ fn print_table(report: &BenchReport) {
                 .map_or_else(|| "—".into(), |s| format!("{:.0}", s.median))
         );
     }
+    Ok(())
 }

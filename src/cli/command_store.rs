@@ -26,23 +26,30 @@ pub fn run(config: &Path, agents: usize, items: usize, seed: u64) -> anyhow::Res
         .with_context(|| format!("driving the system {} describes", config.path.display()))?;
     let evidence = Evidence::from_capture(&capture).context("reading the capture")?;
 
-    println!(
+    outln!(
         "command adapter: {} agents, {} items, at most {} calls in flight, config {}",
         run.agents.len(),
         run.items.len(),
         run.concurrency,
         config.path.display()
     );
-    println!("state kept in {}", run.run_dir.display());
-    println!(
+    outln!("state kept in {}", run.run_dir.display());
+    outln!(
         "agents' calls: {:.1} ops/s over {:.3} s",
         run.agent_ops_per_s(),
         run.agents_duration_ns as f64 / 1e9
     );
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{:<16} {:>7} {:>9} {:>7} {:>9} {:>10} {:>10} {:>10}",
-        "operation", "ok", "conflict", "failed", "timed out", "p50 ms", "p99 ms", "max ms"
+        "operation",
+        "ok",
+        "conflict",
+        "failed",
+        "timed out",
+        "p50 ms",
+        "p99 ms",
+        "max ms"
     );
     for kind in [
         OpKind::Register,
@@ -55,7 +62,7 @@ pub fn run(config: &Path, agents: usize, items: usize, seed: u64) -> anyhow::Res
             continue;
         };
         let ms = |ns: u64| ns as f64 / 1e6;
-        println!(
+        outln!(
             "{:<16} {:>7} {:>9} {:>7} {:>9} {:>10.2} {:>10.2} {:>10.2}",
             summary.op,
             run.count(kind, Outcome::Ok),
@@ -67,11 +74,11 @@ pub fn run(config: &Path, agents: usize, items: usize, seed: u64) -> anyhow::Res
             ms(summary.max_ns)
         );
     }
-    println!();
+    outln!();
     let mut verdicts = adapter::history::check(&run);
     verdicts.push(evidence::history::no_overlapping_holds(&evidence.spans));
     for verdict in &verdicts {
-        println!("{verdict}");
+        outln!("{verdict}");
     }
     Ok(if verdicts.iter().all(|v| v.passed) {
         ExitCode::SUCCESS

@@ -19,7 +19,7 @@ pub struct ComplianceArgs {
     #[arg(long, default_value = ".")]
     scan: PathBuf,
     /// Seed of the swarm run whose actions are audited.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, value_parser = super::numbers::U64(super::numbers::Whole::U64))]
     seed: u64,
 }
 
@@ -36,10 +36,10 @@ pub fn compliance(args: ComplianceArgs) -> anyhow::Result<ExitCode> {
     let evidence = Evidence::from_capture(&capture).context("reading the capture")?;
     let verdicts = controls::report(&evidence.spans, &args.scan);
     for verdict in &verdicts {
-        println!("{verdict}");
+        outln!("{verdict}");
     }
     let failed = verdicts.iter().filter(|v| !v.passed).count();
-    println!(
+    outln!(
         "{} of {} controls pass",
         verdicts.len() - failed,
         verdicts.len()

@@ -26,11 +26,20 @@ pub struct CheckDocsArgs {
     history: PathBuf,
 }
 
+/// The runs in the history file; each line that is not a run is a warning naming it.
+pub fn read_history(path: &Path) -> anyhow::Result<Vec<history::HistoryLine>> {
+    let read = history::read(path)?;
+    for skipped in &read.skipped {
+        eprintln!("warning: {}: {skipped}: skipped", path.display());
+    }
+    Ok(read.runs)
+}
+
 fn claims_of(report_dir: Option<&Path>, history_path: &Path) -> anyhow::Result<Vec<ClaimResult>> {
     if let Some(dir) = report_dir {
         return Ok(report::read(&dir.join("report.json"))?.claims);
     }
-    let runs = history::read(history_path)?;
+    let runs = read_history(history_path)?;
     let last = runs.last().with_context(|| {
         format!(
             "{} holds no run: run `swarmspec verify` first, or pass --report",
@@ -53,14 +62,14 @@ pub fn check_docs(args: CheckDocsArgs) -> anyhow::Result<ExitCode> {
             match &claim.problem {
                 Some(problem) => {
                     unbacked += 1;
-                    println!(
+                    outln!(
                         "{}:{}: {problem}: {}",
                         file.display(),
                         claim.line,
                         claim.text
                     );
                 }
-                None => println!(
+                None => outln!(
                     "{}:{}: backed by {} (measured: {})",
                     file.display(),
                     claim.line,
@@ -73,7 +82,7 @@ pub fn check_docs(args: CheckDocsArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    println!("{total} numeric claims, {unbacked} not backed by a VERIFIED claim");
+    outln!("{total} numeric claims, {unbacked} not backed by a VERIFIED claim");
     Ok(if unbacked == 0 {
         ExitCode::SUCCESS
     } else {
@@ -88,15 +97,15 @@ pub struct HistoryArgs {
     #[arg(long, default_value = "reports/history.jsonl")]
     history: PathBuf,
     /// Runs to show per claim, newest last.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = super::numbers::Usize(super::numbers::Whole::Usize))]
     last: usize,
 }
 
 /// Prints each claim's observations over the last runs, with the change between the last two.
 pub fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
-    let runs = history::read(&args.history)?;
+    let runs = read_history(&args.history)?;
     if runs.is_empty() {
-        println!(
+        outln!(
             "{} holds no run yet: run `swarmspec verify`",
             args.history.display()
         );
@@ -124,15 +133,17 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
         let Some((_, latest)) = points.last() else {
             continue;
         };
-        println!(
+        outln!(
             "{id}  ({}, {}; expected {})",
-            latest.metric, latest.unit, latest.expected
+            latest.metric,
+            latest.unit,
+            latest.expected
         );
         for (run_id, claim) in &points {
             let observed = claim
                 .observed
                 .map_or("—".to_owned(), swarmspec::claims::format_value);
-            println!(
+            outln!(
                 "  {run_id:<28} {:<11} {observed:>16}",
                 claim.status.as_str()
             );
@@ -140,7 +151,7 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
         let values: Vec<f64> = points.iter().filter_map(|(_, c)| c.observed).collect();
         if let [.., before, now] = values[..] {
             if before != 0.0 {
-                println!(
+                outln!(
                     "  change since previous run: {:+.1} %",
                     (now - before) / before.abs() * 100.0
                 );

@@ -53,6 +53,14 @@ impl OtlpArgs {
 /// fails at once rather than after a long run; `None` when none is named. Every capture it
 /// serves carries `run_id`.
 pub fn target(args: &OtlpArgs, run_id: &str) -> anyhow::Result<Option<OtlpTarget>> {
+    // An empty variable means "unset", but whoever typed `--otlp ''` asked for an export
+    // and would silently get none.
+    if args.otlp.as_deref().is_some_and(|e| e.trim().is_empty()) {
+        anyhow::bail!(
+            "--otlp '': an empty endpoint would send nothing; name a collector \
+             (e.g. http://127.0.0.1:4318) or leave --otlp out"
+        );
+    }
     let config = OtlpConfig::from_flags_and_env(&args.flags())
         .context("the OTLP export settings are not usable")?;
     config
@@ -82,10 +90,11 @@ pub fn start(
 
 /// Prints what became of the exported spans: a line when all arrived, a warning on stderr
 /// when any did not (the run's own evidence is unaffected either way).
-pub fn print(report: &ExportReport) {
+pub fn print(report: &ExportReport) -> anyhow::Result<()> {
     if report.is_complete() {
-        println!("{report}");
+        outln!("{report}");
     } else {
         eprintln!("warning: {report}");
     }
+    Ok(())
 }

@@ -1,11 +1,30 @@
 //! Argument parsing and dispatch to the subcommands.
 
+/// `println!` that returns `output::StdoutClosed` (through `?`) when stdout's reader has gone.
+macro_rules! outln {
+    () => {
+        $crate::cli::output::write(format_args!(""), true)?
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::output::write(format_args!($($arg)*), true)?
+    };
+}
+
+/// `print!` that returns `output::StdoutClosed` (through `?`) when stdout's reader has gone.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::output::write(format_args!($($arg)*), false)?
+    };
+}
+
 mod bench;
 mod command_store;
 mod compliance_cmd;
 mod docs;
 mod embedded;
 mod export;
+mod numbers;
+pub mod output;
 mod progress;
 mod run;
 mod run_split;
@@ -81,15 +100,16 @@ fn audit_store(args: AuditStoreArgs) -> anyhow::Result<ExitCode> {
     }
     let spans = match &args.spans {
         Some(path) => {
+            spans::check_span_file(path)?;
             let read = swarmspec::ingest::read_path(path)
                 .with_context(|| format!("reading the span file {}", path.display()))?;
-            println!("{}: {}", path.display(), read.report);
+            outln!("{}: {}", path.display(), read.report);
             Some(read.spans)
         }
         None => None,
     };
     let verdict = swarmspec::store::audit::no_anomalies_with_spans(&args.dir, spans.as_deref());
-    println!("{verdict}");
+    outln!("{verdict}");
     Ok(if verdict.passed {
         ExitCode::SUCCESS
     } else {

@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
+use super::numbers;
 use super::progress::DelayedBar;
 use swarmspec::coordination::Coordinator;
 use swarmspec::evidence::{self, Evidence, SpanFilter};
@@ -36,13 +37,13 @@ enum ContentionArg {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Agents in the swarm (1 or more).
-    #[arg(long, default_value_t = 100, value_parser = at_least_one)]
+    #[arg(long, default_value_t = 100, value_parser = numbers::Usize(numbers::Whole::AtLeastOne))]
     agents: usize,
     /// Work items to finish (1 or more).
-    #[arg(long, default_value_t = 1_000, value_parser = at_least_one)]
+    #[arg(long, default_value_t = 1_000, value_parser = numbers::Usize(numbers::Whole::AtLeastOne))]
     items: usize,
     /// Seed for every random choice; the same seed replays a deterministic run.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, value_parser = numbers::U64(numbers::Whole::U64))]
     seed: u64,
     /// How time and scheduling work.
     #[arg(long, value_enum, default_value_t = ModeArg::Throughput)]
@@ -51,7 +52,7 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = ContentionArg::Spread)]
     contention: ContentionArg,
     /// Teams the agents are split into (evenly).
-    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
+    #[arg(long, default_value_t = 1, value_parser = numbers::Usize(numbers::Whole::AtLeastOne))]
     teams: usize,
     /// Run twice (deterministic mode only) and compare the span digests; a mismatch is an
     /// error naming the first event where the runs diverge.
@@ -67,15 +68,15 @@ pub struct RunArgs {
     /// Split the swarm across this many OS processes sharing the store (needs
     /// `--store file:DIR` and throughput mode): the agents are divided evenly, every process
     /// races for the same items, and the evidence of all of them is merged and judged.
-    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
+    #[arg(long, default_value_t = 1, value_parser = numbers::Usize(numbers::Whole::AtLeastOne))]
     processes: usize,
     /// Stop the run after this many seconds (simulated in deterministic mode); items not
     /// finished by then end with a `work.fail` span.
-    #[arg(long, default_value_t = 3_600, value_parser = at_least_one)]
+    #[arg(long, default_value_t = 3_600, value_parser = numbers::Usize(numbers::Whole::AtLeastOne))]
     deadline_s: usize,
     /// How long an agent's claims outlive its last sign of life before the reaper reopens
     /// them, in ms.
-    #[arg(long, default_value_t = 5_000, value_parser = at_least_one)]
+    #[arg(long, default_value_t = 5_000, value_parser = numbers::Usize(numbers::Whole::AtLeastOne))]
     lease_ms: usize,
     /// Also write every span to this file, one span-log JSON object a line, flushed as each
     /// span ends (what `swarmspec spans check` and `Given the spans recorded in` read).
@@ -108,16 +109,6 @@ fn parse_store(text: &str) -> Result<StoreArg, String> {
             "'{text}' is neither `memory`, `file:DIR` nor `command:CONFIG`"
         )),
     }
-}
-
-fn at_least_one(text: &str) -> Result<usize, String> {
-    let value: usize = text
-        .parse()
-        .map_err(|_| format!("'{text}' is not a whole number"))?;
-    if value == 0 {
-        return Err("must be at least 1".into());
-    }
-    Ok(value)
 }
 
 fn config_from(args: &RunArgs) -> anyhow::Result<SwarmConfig> {
@@ -162,7 +153,7 @@ fn check_determinism(config: &SwarmConfig, first: &Evidence) -> anyhow::Result<(
     let second = Evidence::from_capture(&capture).context("reading the second capture")?;
     match evidence::digest::first_divergence(&first.spans, &second.spans) {
         None => {
-            println!(
+            outln!(
                 "determinism: two runs with seed {} gave the same {} spans (digest {})",
                 config.seed,
                 first.spans.len(),
@@ -283,11 +274,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         file.finish().context("writing the spans to --spans-out")?;
     }
     if let Some(export) = &export {
-        super::export::print(&export.finish(&capture));
+        super::export::print(&export.finish(&capture))?;
     }
     if args.attach {
         // A worker's evidence is judged by whoever merges all workers' span files.
-        println!(
+        outln!(
             "worker: {} agents, seed {}, {} spans, {:.3} s, {} items unfinished in the store",
             config.agent_count,
             config.seed,
@@ -302,7 +293,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         check_determinism(&config, &evidence)?;
     }
 
-    println!(
+    outln!(
         "swarm: {} agents, {} items, seed {}, {} mode, {:?} contention",
         config.agent_count,
         config.item_count,
@@ -310,7 +301,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         config.mode.as_str(),
         config.contention
     );
-    println!(
+    outln!(
         "run:   {:.3} s {} ({:.3} s wall), {} spans captured, {} items unfinished",
         outcome.duration_ns as f64 / 1e9,
         if config.mode == Mode::Deterministic {
@@ -322,10 +313,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         evidence.spans.len(),
         outcome.items_unfinished
     );
-    println!();
-    print_latency_table(&evidence);
+    outln!();
+    print_latency_table(&evidence)?;
     let checks = swarm_checks(&evidence, &config);
-    Ok(judge(&checks, config.seed))
+    judge(&checks, config.seed)
 }
 
 /// The checks every swarm run answers: no double hold, one winning claim per item and
@@ -344,29 +335,35 @@ pub(super) fn swarm_checks(evidence: &Evidence, config: &SwarmConfig) -> Vec<evi
 }
 
 /// Prints each verdict; the exit code fails if one did, naming the seed to replay.
-pub(super) fn judge(checks: &[evidence::Verdict], seed: u64) -> ExitCode {
+pub(super) fn judge(checks: &[evidence::Verdict], seed: u64) -> anyhow::Result<ExitCode> {
     for verdict in checks {
-        println!("{verdict}");
+        outln!("{verdict}");
     }
-    if checks.iter().all(|v| v.passed) {
+    Ok(if checks.iter().all(|v| v.passed) {
         ExitCode::SUCCESS
     } else {
         eprintln!("checks failed; replay with --seed {seed}");
         ExitCode::FAILURE
-    }
+    })
 }
 
 /// Prints count, rate and latency percentiles per operation, measured from the evidence.
-pub(super) fn print_latency_table(evidence: &Evidence) {
-    println!(
+pub(super) fn print_latency_table(evidence: &Evidence) -> anyhow::Result<()> {
+    outln!(
         "{:<16} {:>10} {:>12} {:>10} {:>10} {:>10} {:>10}",
-        "operation", "count", "ops/s", "p50 µs", "p95 µs", "p99 µs", "max µs"
+        "operation",
+        "count",
+        "ops/s",
+        "p50 µs",
+        "p95 µs",
+        "p99 µs",
+        "max µs"
     );
     for summary in evidence.latencies.summaries() {
         let op = OpKind::from_span_name(summary.op).unwrap_or(OpKind::Claim);
         let rate = evidence::latency::throughput_ops_per_s(evidence, op).map_or(0.0, |r| r.0);
         let us = |ns: u64| ns as f64 / 1e3;
-        println!(
+        outln!(
             "{:<16} {:>10} {:>12.0} {:>10.3} {:>10.3} {:>10.3} {:>10.3}",
             summary.op,
             summary.count,
@@ -377,5 +374,6 @@ pub(super) fn print_latency_table(evidence: &Evidence) {
             us(summary.max_ns)
         );
     }
-    println!();
+    outln!();
+    Ok(())
 }

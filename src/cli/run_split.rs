@@ -10,9 +10,35 @@ use anyhow::Context as _;
 
 use super::progress::DelayedBar;
 use super::run::{judge, print_latency_table, swarm_checks};
+use swarmspec::store::layout::WORK_CLAIMS_FILE;
 use swarmspec::store::{acknowledged, audit};
 use swarmspec::swarm::processes::{self, SplitPlan};
 use swarmspec::swarm::SwarmConfig;
+
+/// Refuses a store directory an earlier run left items in. A split run judges every
+/// completion the store holds against the spans its own workers wrote, so an earlier run's
+/// completions would all look unexplained: better to say so before starting.
+fn refuse_used_store(dir: &Path) -> anyhow::Result<()> {
+    let path = dir.join(WORK_CLAIMS_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(error).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let items = match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Array(items)) => items.len(),
+        // Unreadable state is the store audit's to describe; the run will report it.
+        _ => return Ok(()),
+    };
+    if items > 0 {
+        anyhow::bail!(
+            "--store file:{}: the directory already holds {items} work items from an earlier \
+             run, whose completions this run's spans cannot explain; use an empty directory",
+            dir.display()
+        );
+    }
+    Ok(())
+}
 
 /// Runs the split swarm, prints each worker and the merged figures, and judges them.
 pub fn run_split(
@@ -20,6 +46,7 @@ pub fn run_split(
     dir: &Path,
     process_count: usize,
 ) -> anyhow::Result<ExitCode> {
+    refuse_used_store(dir)?;
     let executable =
         std::env::current_exe().context("finding the swarmspec executable to start workers")?;
     let plan = SplitPlan {
@@ -39,7 +66,7 @@ pub fn run_split(
     }
     .with_context(|| format!("the split run failed (seed {})", config.seed))?;
 
-    println!(
+    outln!(
         "swarm: {} agents in {process_count} processes, {} items, seed {}, store {}",
         config.agent_count,
         config.item_count,
@@ -51,18 +78,22 @@ pub fn run_split(
             Ok(status) => status.to_string(),
             Err(reason) => reason.clone(),
         };
-        println!(
+        outln!(
             "  worker {:>2}: pid {:>7}, {:>4} agents, {}, {}",
-            worker.index, worker.pid, worker.agent_count, status, worker.ingest
+            worker.index,
+            worker.pid,
+            worker.agent_count,
+            status,
+            worker.ingest
         );
     }
-    println!(
+    outln!(
         "run:   {:.3} s real, {} spans merged",
         run.wall.as_secs_f64(),
         run.evidence.spans.len()
     );
-    println!();
-    print_latency_table(&run.evidence);
+    outln!();
+    print_latency_table(&run.evidence)?;
     let mut checks = swarm_checks(&run.evidence, &config);
     checks.push(run.workers_succeeded());
     checks.push(run.span_files_whole());
@@ -73,5 +104,5 @@ pub fn run_split(
         dir,
         0,
     ));
-    Ok(judge(&checks, config.seed))
+    judge(&checks, config.seed)
 }

@@ -5,7 +5,7 @@
 //! feature file F with the file under check: F's scenarios load it with
 //! `Given the spans under check` and may then use every evidence step.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -47,10 +47,64 @@ pub fn spans(command: SpansCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Bytes of a span file looked at to tell text from a binary file.
+const SNIFF_LEN_BYTES: u64 = 8 << 10;
+
+/// Refuses, with a message that says so, a span file that is empty or not text (a NUL byte,
+/// or bytes that are not UTF-8, in its first `SNIFF_LEN_BYTES`): the reader would otherwise
+/// report only "0 spans read", or garbage fragments, and never why.
+pub fn check_span_file(path: &Path) -> anyhow::Result<()> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot open the span file {}", path.display()))?;
+    let mut head = Vec::new();
+    file.take(SNIFF_LEN_BYTES)
+        .read_to_end(&mut head)
+        .with_context(|| format!("cannot read the span file {}", path.display()))?;
+    if head.iter().all(u8::is_ascii_whitespace) {
+        anyhow::bail!(
+            "{} is empty{}: a span file holds OTLP JSON or span-log objects",
+            path.display(),
+            if head.is_empty() {
+                ""
+            } else {
+                " (only whitespace)"
+            }
+        );
+    }
+    let text_len = match std::str::from_utf8(&head) {
+        Ok(_) => head.len(),
+        // A multi-byte character cut at the sniff's end is still text.
+        Err(error) if error.error_len().is_none() => error.valid_up_to(),
+        Err(error) => {
+            anyhow::bail!(
+                "{} is not text (bytes that are not UTF-8 at offset {}): a span file holds JSON",
+                path.display(),
+                error.valid_up_to()
+            )
+        }
+    };
+    if let Some(offset) = head[..text_len].iter().position(|&b| b == 0) {
+        anyhow::bail!(
+            "{} is not text (a NUL byte at offset {offset}): a span file holds JSON",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    check_span_file(&args.file)?;
     let ingested = ingest::read_path(&args.file)?;
-    println!("{}: {}", args.file.display(), ingested.report);
-    let fragments_ok = !args.strict || ingested.report.skipped_total == 0;
+    outln!("{}: {}", args.file.display(), ingested.report);
+    let skipped = ingested.report.skipped_total;
+    let fragments_ok = !args.strict || skipped == 0;
+    if !fragments_ok {
+        outln!(
+            "FAIL --strict: every fragment of the file is a span: {skipped} fragments could not \
+             be read as spans (listed above)"
+        );
+    }
     let passed = match &args.feature {
         Some(feature) => run_feature(&args, feature)?,
         None => {
@@ -59,7 +113,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
                 evidence::ingestion::no_error_spans(&ingested.spans),
             ];
             for verdict in &verdicts {
-                println!("{verdict}");
+                outln!("{verdict}");
             }
             verdicts.iter().all(|verdict| verdict.passed)
         }

@@ -18,19 +18,19 @@ pub struct StepsArgs {
 pub fn steps(args: StepsArgs) -> anyhow::Result<ExitCode> {
     let entries = catalogue::catalogue();
     if args.markdown {
-        print!("{}", catalogue::markdown(&entries));
+        out!("{}", catalogue::markdown(&entries));
         return Ok(ExitCode::SUCCESS);
     }
     let mut domain = "";
     for entry in &entries {
         if entry.domain != domain {
             domain = entry.domain;
-            println!("\n{domain}");
+            outln!("\n{domain}");
         }
-        println!("  {} {}", entry.keyword, entry.pattern);
-        println!("      {}", entry.doc);
+        outln!("  {} {}", entry.keyword, entry.pattern);
+        outln!("      {}", entry.doc);
         if let Some(example) = &entry.example {
-            println!("      e.g. {} {example}", entry.keyword);
+            outln!("      e.g. {} {example}", entry.keyword);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -112,13 +112,13 @@ fn open(at: &At) -> anyhow::Result<FileStore> {
         .with_context(|| format!("opening the store in {}", at.dir.display()))
 }
 
-fn answer(served: bool, line: String) -> ExitCode {
-    println!("{line}");
-    if served {
+fn answer(served: bool, line: String) -> anyhow::Result<ExitCode> {
+    outln!("{line}");
+    Ok(if served {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(REFUSED)
-    }
+    })
 }
 
 /// Runs one store call.
@@ -126,7 +126,7 @@ pub fn store(command: StoreCommand) -> anyhow::Result<ExitCode> {
     Ok(match command {
         StoreCommand::Register { at, role, team } => {
             let id = open(&at)?.register_agent(parse_role(&role)?, TeamId(team), 0)?;
-            answer(true, id.to_string())
+            answer(true, id.to_string())?
         }
         StoreCommand::Submit {
             at,
@@ -139,11 +139,11 @@ pub fn store(command: StoreCommand) -> anyhow::Result<ExitCode> {
                 team: TeamId(team),
                 pipeline: vec![parse_role(&role)?].into(),
             };
-            answer(true, open(&at)?.submit(spec, 0)?.to_string())
+            answer(true, open(&at)?.submit(spec, 0)?.to_string())?
         }
         StoreCommand::Claim(call) => match open(&call.at)?.claim(call.agent, call.item, 0)? {
             ClaimOutcome::Claimed { stage } => {
-                answer(true, format!("claimed {} stage {stage}", call.item))
+                answer(true, format!("claimed {} stage {stage}", call.item))?
             }
             ClaimOutcome::Conflict { holder } => answer(
                 false,
@@ -151,9 +151,9 @@ pub fn store(command: StoreCommand) -> anyhow::Result<ExitCode> {
                     "conflict: held by {}",
                     holder.map_or("nobody (not open)".into(), |h| h.to_string())
                 ),
-            ),
+            )?,
             ClaimOutcome::WrongRole { needed } => {
-                answer(false, format!("wrong role: needs {}", needed.as_str()))
+                answer(false, format!("wrong role: needs {}", needed.as_str()))?
             }
         },
         StoreCommand::Progress { call, percent } => {
@@ -161,16 +161,16 @@ pub fn store(command: StoreCommand) -> anyhow::Result<ExitCode> {
             answer(
                 ownership == Ownership::Held,
                 format!("{} {}", ownership.label(), call.item),
-            )
+            )?
         }
         StoreCommand::Complete(call) => {
             let outcome = open(&call.at)?.complete(call.agent, call.item, 0)?;
             let served = matches!(outcome, CompleteOutcome::Completed { .. });
-            answer(served, format!("{} {}", outcome.label(), call.item))
+            answer(served, format!("{} {}", outcome.label(), call.item))?
         }
         StoreCommand::State(at) => {
             let claims: Vec<WorkClaim> = read_array(&at.dir.join(WORK_CLAIMS_FILE))?;
-            answer(true, serde_json::to_string_pretty(&claims)?)
+            answer(true, serde_json::to_string_pretty(&claims)?)?
         }
     })
 }

@@ -108,7 +108,7 @@ fn load_ledger(path: &Path) -> anyhow::Result<(Ledger, String)> {
 
 fn baseline_claims(baseline: &str, history_path: &Path) -> anyhow::Result<Vec<ClaimResult>> {
     if baseline == "latest" {
-        let runs = history::read(history_path)?;
+        let runs = super::docs::read_history(history_path)?;
         let last = runs.last().with_context(|| {
             format!(
                 "--baseline latest: {} holds no run yet",
@@ -236,7 +236,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{problem}");
     }
     if let Some(otlp) = &otlp {
-        super::export::print(&otlp.totals());
+        super::export::print(&otlp.totals())?;
     }
     if suite.parse_errors > 0 {
         eprintln!(

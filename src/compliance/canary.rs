@@ -19,10 +19,26 @@ const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 /// Lines of harmless configuration written before each canary, so line numbers are not all 1.
 const FILLER_LINES: [&str; 3] = ["# service settings", "name = demo", "replicas = 3"];
 
+/// Draws before a canary that a rule must accept (digits present, entropy high) gives up.
+const DRAW_COUNT_MAX: usize = 64;
+
 fn random_text(rng: &mut ChaCha8Rng, alphabet: &[u8], len: usize) -> String {
     (0..len)
         .map(|_| char::from(alphabet[rng.gen_range(0..alphabet.len())]))
         .collect()
+}
+
+/// Random text `rule` accepts as a secret (a draw without a digit is not one, unquoted), so
+/// every seed's canary is findable; past `DRAW_COUNT_MAX` draws, the last one.
+fn accepted_text(rng: &mut ChaCha8Rng, rule: SecretRule, len: usize, quoted: bool) -> String {
+    let mut text = random_text(rng, ALPHANUMERIC, len);
+    for _ in 1..DRAW_COUNT_MAX {
+        if rule.accepts(&text, quoted) {
+            break;
+        }
+        text = random_text(rng, ALPHANUMERIC, len);
+    }
+    text
 }
 
 /// A fake secret of one kind: the line to plant and the value the scanner must find.
@@ -43,9 +59,12 @@ impl fmt::Debug for Canary {
     }
 }
 
-/// One canary per rule, deterministic for `seed`.
+/// At least one canary per text rule (two assignments: quoted and not), deterministic for
+/// `seed`.
 pub fn canaries(seed: u64) -> Vec<Canary> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let unquoted = accepted_text(&mut rng, SecretRule::HighEntropyAssignment, 24, false);
+    let bare = accepted_text(&mut rng, SecretRule::HighEntropyString, 48, true);
     let mut text = |alphabet, len| random_text(&mut rng, alphabet, len);
     let key_kind = "RSA";
     let key_body: Vec<String> = (0..3).map(|_| text(BASE64, 64)).collect();
@@ -55,6 +74,11 @@ pub fn canaries(seed: u64) -> Vec<Canary> {
     );
     let password = text(ALPHANUMERIC, 18);
     let assigned = text(ALPHANUMERIC, 32);
+    let fine_grained = format!(
+        "github_pat_{}_{}",
+        text(ALPHANUMERIC, 22),
+        text(ALPHANUMERIC, 59)
+    );
     let plain = |rule, value: String| Canary {
         rule,
         text: format!("credential = {value}"),
@@ -92,6 +116,17 @@ pub fn canaries(seed: u64) -> Vec<Canary> {
             rule: SecretRule::HighEntropyAssignment,
             text: format!("client_secret = \"{assigned}\""),
             value: assigned,
+        },
+        plain(SecretRule::GithubFineGrainedToken, fine_grained),
+        Canary {
+            rule: SecretRule::HighEntropyAssignment,
+            text: format!("DB_PASSWORD={unquoted}"),
+            value: unquoted,
+        },
+        Canary {
+            rule: SecretRule::HighEntropyString,
+            text: format!("session blob {bare} (base62)"),
+            value: bare,
         },
     ]
 }
@@ -179,7 +214,7 @@ impl ScratchDir {
                 }
                 text.push_str(&canary.text);
                 text.push('\n');
-                let path = format!("planted/{}.conf", canary.rule.id());
+                let path = format!("planted/{i:02}-{}.conf", canary.rule.id());
                 self.write(&path, &text)?;
                 let line = filler_count + 1;
                 Ok(Planted { path, line, canary })

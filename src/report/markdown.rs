@@ -7,18 +7,59 @@ use std::fmt::Write as _;
 
 use super::model::{RunReport, ScenarioStatus};
 
+/// `text` safe as Markdown prose (a table cell included): `<` and `&`, which begin raw HTML
+/// and entities (GitHub renders both in a PR comment), become entities; `|` cannot end a
+/// table cell, and a newline cannot end a line or a table row.
+fn text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '&' => out.push_str("&amp;"),
+            '|' => out.push_str("\\|"),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `text` as one code span: fenced by one backtick more than its longest run of them (so a
+/// backtick inside cannot end the span and let the rest be read as HTML), `|` escaped for
+/// tables and newlines flattened.
+fn code(text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    let body = text.replace('|', "\\|").replace(['\n', '\r'], " ");
+    format!("{fence}{pad}{body}{pad}{fence}")
+}
+
 /// The whole document: a header naming the run, then the body.
 pub fn render(report: &RunReport) -> String {
     let run = &report.run;
     let mut out = format!(
-        "# swarmspec verify — run {}\n\nMachine: {} cores, {}/{}. Ledger: `{}`.",
-        run.run_id, run.machine.cores, run.machine.os, run.machine.arch, run.ledger
+        "# swarmspec verify — run {}\n\nMachine: {} cores, {}/{}. Ledger: {}.",
+        text(&run.run_id),
+        run.machine.cores,
+        text(&run.machine.os),
+        text(&run.machine.arch),
+        code(&run.ledger)
     );
     if let Some(seed) = run.seed_override {
         let _ = write!(out, " Seed: {seed}.");
     }
     if let Some(tags) = &run.tags {
-        let _ = write!(out, " Tags: `{tags}`.");
+        let _ = write!(out, " Tags: {}.", code(tags));
     }
     out.push_str("\n\n");
     out.push_str(&render_body(report));
@@ -51,8 +92,8 @@ pub fn render_body(report: &RunReport) -> String {
     for claim in &report.claims {
         let _ = writeln!(
             out,
-            "| `{}` | **{}**{} | {} | {} {} | {} |",
-            claim.id,
+            "| {} | **{}**{} | {} | {} {} | {} |",
+            code(&claim.id),
             claim.status.as_str(),
             if claim.status == crate::claims::ClaimStatus::Refuted
                 && claim.known_shortfall.is_some()
@@ -61,10 +102,10 @@ pub fn render_body(report: &RunReport) -> String {
             } else {
                 ""
             },
-            observed_text(claim.observed, &claim.unit),
-            claim.expected,
-            claim.unit,
-            claim.statement.replace('|', "\\|")
+            text(&observed_text(claim.observed, &claim.unit)),
+            text(&claim.expected),
+            text(&claim.unit),
+            text(&claim.statement)
         );
     }
     render_decisions(&mut out, report);
@@ -82,13 +123,13 @@ pub fn render_body(report: &RunReport) -> String {
             out,
             "- **{}** {} › {} (seed {})",
             scenario.status.as_str(),
-            scenario.feature,
-            scenario.name,
+            text(&scenario.feature),
+            text(&scenario.name),
             scenario.seed
         );
         if let Some(failure) = &scenario.failure {
             for line in failure.lines().take(6) {
-                let _ = writeln!(out, "  > {line}");
+                let _ = writeln!(out, "  > {}", text(line));
             }
         }
     }
@@ -120,21 +161,22 @@ fn render_decisions(out: &mut String, report: &RunReport) {
         };
         let _ = writeln!(
             out,
-            "\n- `{}` — conditions: {conditions}; decided by {} scenario(s), {} left out",
-            claim.id,
+            "\n- {} — conditions: {}; decided by {} scenario(s), {} left out",
+            code(&claim.id),
+            text(&conditions),
             counted.len(),
             left.len()
         );
         if claim.observed.is_none() {
             if let Some(reason) = claim.evidence.first() {
-                let _ = writeln!(out, "  - {reason}");
+                let _ = writeln!(out, "  - {}", text(reason));
             }
         }
         for m in counted.iter().take(LEFT_OUT_SHOWN_MAX) {
             let _ = writeln!(
                 out,
                 "  - counted: {} = {}",
-                m.scenario,
+                text(&m.scenario),
                 observed_text(m.value, &claim.unit)
             );
         }
@@ -142,9 +184,9 @@ fn render_decisions(out: &mut String, report: &RunReport) {
             let _ = writeln!(
                 out,
                 "  - left out: {} = {} ({})",
-                m.scenario,
+                text(&m.scenario),
                 observed_text(m.value, &claim.unit),
-                m.left_out.as_deref().unwrap_or_default()
+                text(m.left_out.as_deref().unwrap_or_default())
             );
         }
         if left.len() > LEFT_OUT_SHOWN_MAX {
@@ -154,5 +196,43 @@ fn render_decisions(out: &mut String, report: &RunReport) {
                 left.len() - LEFT_OUT_SHOWN_MAX
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A report whose run id, ledger, claim id and statement all carry markup.
+    fn hostile_report() -> RunReport {
+        let claim = serde_json::json!({
+            "id": "c`<b>x</b>", "statement": "<img src=x onerror=alert(1)> & more",
+            "metric": "m", "unit": "ops/s", "expected": ">= 1", "observed": null,
+            "status": "Unverified", "evidence": [],
+        });
+        serde_json::from_value(serde_json::json!({
+            "run": {
+                "run_id": "<script>alert(1)</script>", "started_unix_s": 0,
+                "seed_override": null, "tags": null, "ledger": "a`<i>b</i>",
+                "features": "f", "machine": {"cores": 1, "os": "linux", "arch": "x"},
+            },
+            "summary": crate::report::Summary::default(),
+            "claims": [claim],
+            "scenarios": [],
+        }))
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    // Proves no HTML tag from a name, id or statement reaches report.md as markup: `<` is
+    // an entity outside code spans, and a backtick inside an id cannot end its code span.
+    #[test]
+    fn names_cannot_inject_html() {
+        let markdown = render(&hostile_report());
+        for raw in ["<script>", "<img", "& more"] {
+            assert!(!markdown.contains(raw), "«{raw}» in:\n{markdown}");
+        }
+        assert!(markdown.contains("``c`<b>x</b>``"), "{markdown}");
+        assert!(markdown.contains("``a`<i>b</i>``"), "{markdown}");
+        assert_eq!(text("a|b\nc"), "a\\|b c");
     }
 }

@@ -129,15 +129,24 @@ pub fn stage_array<T: Serialize>(path: &Path, items: &[T]) -> Result<Staged> {
     stage_bytes(path, &json)
 }
 
+/// A new temp file beside `path`. Only a taken name is worth another attempt: any other
+/// failure (a read-only directory, a full disk) is returned as the OS put it, not as "no
+/// free name".
+fn create_temp(path: &Path) -> Result<(File, PathBuf)> {
+    for attempt in 0..TEMP_NAME_ATTEMPTS_MAX {
+        let temp = temp_path(path, attempt);
+        match OpenOptions::new().write(true).create_new(true).open(&temp) {
+            Ok(file) => return Ok((file, temp)),
+            Err(error) if error.kind() == ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(store_error(path, error)),
+        }
+    }
+    Err(store_error(path, "no free name for a temp file"))
+}
+
 /// Writes `bytes` to a fresh temp file beside `path` and fsyncs it.
 pub fn stage_bytes(path: &Path, bytes: &[u8]) -> Result<Staged> {
-    let (mut file, temp) = (0..TEMP_NAME_ATTEMPTS_MAX)
-        .find_map(|attempt| {
-            let temp = temp_path(path, attempt);
-            let opened = OpenOptions::new().write(true).create_new(true).open(&temp);
-            opened.ok().map(|file| (file, temp))
-        })
-        .ok_or_else(|| store_error(path, "no free name for a temp file"))?;
+    let (mut file, temp) = create_temp(path)?;
     if let Err(error) = file.write_all(bytes).and_then(|()| file.sync_all()) {
         let _ = std::fs::remove_file(&temp);
         return Err(store_error(path, error));
@@ -193,5 +202,15 @@ mod tests {
         std::fs::write(&path, "  \n").expect("write");
         let error = read_array::<String>(&path).expect_err("empty");
         assert!(error.to_string().contains("y.json"), "{error}");
+    }
+
+    // Proves a directory the store may not write in says so, not "no free name for a temp
+    // file" after 64 doomed attempts. /sys refuses new files even to root.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn an_unwritable_directory_says_permission_denied() {
+        let staged = stage_bytes(Path::new("/sys/swarmspec-probe.json"), b"[]");
+        let error = staged.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("ermission denied"), "{error}");
     }
 }

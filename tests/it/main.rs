@@ -12,6 +12,8 @@ mod steps;
 // `swarmspec bench --quick`: runs and writes every section (not timed).
 mod bench;
 mod cli;
+// The binary at its edges: a closed stdout, bench limits, small input mistakes.
+mod cli_edges;
 // `--otlp`: spans sent to a loopback receiver, a refused port, a collector that never answers.
 mod export;
 // OTLP export for real collectors: Resource, headers, gzip, https with a test CA, OTEL_* variables.

@@ -170,3 +170,31 @@ fn a_scenario_without_then_is_no_assertion() {
         swarmspec::report::ScenarioStatus::NoAssertion
     );
 }
+
+// Proves a swarm run that fails says why in the scenario's failure, not only "swarm run
+// failed (seed N)": the cause (team sizes that do not add up) is in the message.
+#[test]
+fn a_failed_swarm_run_carries_its_cause() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let features = dir.path().join("features");
+    std::fs::create_dir_all(&features).expect("features dir");
+    let text = "Feature: probe\n  Scenario: probe\n    Given deterministic mode\n    \
+                And a swarm of 5 developer agents\n    And teams of sizes \"2,2\"\n    \
+                And 5 work items\n    When the swarm runs\n    \
+                Then every submitted work item is completed\n";
+    std::fs::write(features.join("probe.feature"), text).expect("write feature");
+    let options = steps::SuiteOptions {
+        features_dir: features,
+        reports_dir: dir.path().join("reports"),
+        quiet: true,
+        ..steps::SuiteOptions::default()
+    };
+    let outcome = futures::executor::block_on(steps::run_suite(&options)).expect("the suite runs");
+    let failure = outcome
+        .scenarios
+        .first()
+        .and_then(|scenario| scenario.failure.clone())
+        .unwrap_or_default();
+    assert!(failure.contains("swarm run failed (seed"), "{failure}");
+    assert!(failure.contains("do not add up to 5 agents"), "{failure}");
+}
