@@ -5,7 +5,7 @@ use std::time::Duration;
 use cucumber::{given, then, when};
 use swarmspec::coordination::breaker::BreakerConfig;
 use swarmspec::coordination::retry::RetryPolicy;
-use swarmspec::coordination::{ClaimDiscipline, Role};
+use swarmspec::coordination::{Discipline, Mutant, Role};
 use swarmspec::evidence::{self, Verdict};
 use swarmspec::swarm::{Contention, CrashFault, Mode, OutageFault};
 
@@ -162,7 +162,14 @@ fn breaker(world: &mut SwarmWorld, failures: u32, cooldown: u64) {
 /// Breaks the engine on purpose (claims overwrite the holder), to show the checker catches it.
 #[given("the engine is broken so that a claim overwrites the holder")]
 fn broken_engine(world: &mut SwarmWorld) {
-    world.config.discipline = ClaimDiscipline::BlindWrite;
+    world.config.discipline = Discipline::Mutant(Mutant::BlindWrite);
+}
+
+/// The run stops (and says so) after this long, simulated or real: a bound for scenarios
+/// whose engine may never let the work finish.
+#[given(expr = "the run stops after {int} seconds")]
+fn deadline(world: &mut SwarmWorld, seconds: u64) {
+    world.config.deadline = Duration::from_secs(seconds);
 }
 
 /// Runs the swarm into a fresh capture; every later Then reads that capture.
