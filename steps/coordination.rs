@@ -220,6 +220,14 @@ fn no_double_holds(world: &mut SwarmWorld) -> anyhow::Result<()> {
     world.judge(verdict)
 }
 
+/// Every acknowledged progress, complete, release and handoff came from the agent holding
+/// the item at that moment (holds rebuilt from claim, completion, release, handoff and reap spans).
+#[then("every acknowledged write came from the agent holding the item")]
+fn writes_from_holder(world: &mut SwarmWorld) -> anyhow::Result<()> {
+    let verdict = evidence::ownership::writes_from_holder(&world.evidence()?.spans);
+    world.judge(verdict)
+}
+
 /// The double-hold check fails and names the item and both agents (for a broken engine).
 #[then("the double-hold check fails, naming the item and both agents")]
 fn double_hold_caught(world: &mut SwarmWorld) -> anyhow::Result<()> {
