@@ -6,6 +6,7 @@ mod compliance_cmd;
 mod docs;
 mod embedded;
 mod export;
+mod mutants;
 mod progress;
 mod run;
 mod run_split;

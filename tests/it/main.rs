@@ -17,6 +17,8 @@ mod export;
 // The external-command adapter: a lossy coordinator caught, the file store found clean.
 mod command_adapter;
 mod library;
+// `verify --mutants`: every planted engine defect is killed by the shipped features.
+mod mutants;
 // Many OS processes on one file store, and a worker killed with SIGKILL mid-run.
 mod processes;
 mod properties;
