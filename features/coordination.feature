@@ -15,6 +15,23 @@ Feature: Coordination of a Scrum-at-Scale agent swarm
     Then exactly 1 "work.claim" span has "work.outcome" = "claimed" for each work item
     And at least 1 "work.claim" spans have "work.outcome" = "conflict"
     And no work item was held by two agents at the same time
+    And every acknowledged write came from the agent holding the item
+    And every submitted work item is completed
+
+  @claim-conflicts @claim-zero-conflicts
+  Scenario: 200 agents on every core race for the same items on the real clock
+    Every agent scans the board from the top, so the worker threads race for each item at
+    once: a claim that is not one atomic step is caught here, not in the single-threaded
+    deterministic runs. The deadline bounds a run on an engine that never lets work finish.
+    Given throughput mode
+    And a swarm of 200 developer agents
+    And 20000 work items
+    And the agents race for the same items
+    And the run stops after 30 seconds
+    When the swarm runs
+    Then no work item was held by two agents at the same time
+    And exactly 1 "work.claim" span has "work.outcome" = "claimed" for each work item
+    And every acknowledged write came from the agent holding the item
     And every submitted work item is completed
 
   Scenario: a deliberately broken engine is caught double-claiming
@@ -42,6 +59,7 @@ Feature: Coordination of a Scrum-at-Scale agent swarm
     Then retries of "work.claim" waited as the backoff policy says
     And at least 1 "work.claim" spans have "work.outcome" = "error"
     And no work item was held by two agents at the same time
+    And every acknowledged write came from the agent holding the item
     And every submitted work item is completed
 
   Scenario: a crashed agent's claims are reaped and finished by others
@@ -54,6 +72,7 @@ Feature: Coordination of a Scrum-at-Scale agent swarm
     Then at least 1 "lease.reap" spans were recorded
     And every reaped item was claimed again by another agent
     And no work item was held by two agents at the same time
+    And every acknowledged write came from the agent holding the item
     And every submitted work item is completed
 
   Scenario: work is handed off pm → architect → developer with one claimant per stage
@@ -62,6 +81,7 @@ Feature: Coordination of a Scrum-at-Scale agent swarm
     When the swarm runs
     Then exactly 1 "work.claim" span has "work.outcome" = "claimed" for each work item and stage
     And every item passed "pm → architect → developer" in order
+    And every acknowledged write came from the agent holding the item
     And exactly 40 "work.handoff" spans have "work.outcome" = "handed_off"
     And every submitted work item is completed
 
@@ -105,6 +125,7 @@ Feature: Coordination of a Scrum-at-Scale agent swarm
     And the mean latency of "work.claim" is below 100 ms
     And the throughput of "work.claim" is at least 1000 ops/s
     And no work item was held by two agents at the same time
+    And every acknowledged write came from the agent holding the item
 
   Scenario Outline: claims stay exclusive with <agents> agents
     Given a swarm of <agents> developer agents
@@ -113,6 +134,7 @@ Feature: Coordination of a Scrum-at-Scale agent swarm
     When the swarm runs
     Then exactly 1 "work.claim" span has "work.outcome" = "claimed" for each work item
     And no work item was held by two agents at the same time
+    And every acknowledged write came from the agent holding the item
     And every submitted work item is completed
 
     Examples:

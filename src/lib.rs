@@ -28,6 +28,8 @@ pub mod evidence;
 pub mod ids;
 /// Spans a real system wrote (OTLP JSON, span logs), read into evidence.
 pub mod ingest;
+/// The kill matrix of `verify --mutants`: which scenarios failed on which planted defect.
+pub mod mutants;
 /// The report model and its renderers (JSON, Markdown, JUnit, HTML) and run history.
 pub mod report;
 /// Coordination state in a directory of JSON files (the Scrum-at-Scale layout), safe for many

@@ -5,7 +5,7 @@ use std::time::Duration;
 use cucumber::{given, then, when};
 use swarmspec::coordination::breaker::BreakerConfig;
 use swarmspec::coordination::retry::RetryPolicy;
-use swarmspec::coordination::{ClaimDiscipline, Role};
+use swarmspec::coordination::{Discipline, Mutant, Role};
 use swarmspec::evidence::{self, Verdict};
 use swarmspec::swarm::{Contention, CrashFault, Mode, OutageFault};
 
@@ -162,7 +162,14 @@ fn breaker(world: &mut SwarmWorld, failures: u32, cooldown: u64) {
 /// Breaks the engine on purpose (claims overwrite the holder), to show the checker catches it.
 #[given("the engine is broken so that a claim overwrites the holder")]
 fn broken_engine(world: &mut SwarmWorld) {
-    world.config.discipline = ClaimDiscipline::BlindWrite;
+    world.config.discipline = Discipline::Mutant(Mutant::BlindWrite);
+}
+
+/// The run stops (and says so) after this long, simulated or real: a bound for scenarios
+/// whose engine may never let the work finish.
+#[given(expr = "the run stops after {int} seconds")]
+fn deadline(world: &mut SwarmWorld, seconds: u64) {
+    world.config.deadline = Duration::from_secs(seconds);
 }
 
 /// Runs the swarm into a fresh capture; every later Then reads that capture.
@@ -210,6 +217,14 @@ fn different_digest(world: &mut SwarmWorld) -> anyhow::Result<()> {
 #[then("no work item was held by two agents at the same time")]
 fn no_double_holds(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let verdict = evidence::history::no_overlapping_holds(&world.evidence()?.spans);
+    world.judge(verdict)
+}
+
+/// Every acknowledged progress, complete, release and handoff came from the agent holding
+/// the item at that moment (holds rebuilt from claim, completion, release, handoff and reap spans).
+#[then("every acknowledged write came from the agent holding the item")]
+fn writes_from_holder(world: &mut SwarmWorld) -> anyhow::Result<()> {
+    let verdict = evidence::ownership::writes_from_holder(&world.evidence()?.spans);
     world.judge(verdict)
 }
 

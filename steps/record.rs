@@ -4,7 +4,7 @@
 
 use swarmspec::claims::conditions::{number, text};
 use swarmspec::claims::RunRecord;
-use swarmspec::coordination::ClaimDiscipline;
+use swarmspec::coordination::Discipline;
 use swarmspec::swarm::{Contention, Mode, SwarmConfig};
 
 fn cores() -> usize {
@@ -55,9 +55,9 @@ pub fn swarm(config: &SwarmConfig, processes: usize, system: &str) -> RunRecord 
     record.insert("contention".into(), text(contention));
     record.insert("system".into(), text(system));
     record.insert("faults".into(), text(faults(config)));
-    let engine = match config.discipline {
-        ClaimDiscipline::CompareAndSwap => "correct".to_owned(),
-        other => format!("{other:?}").to_lowercase(),
+    let engine = match config.discipline.mutant() {
+        None => "correct",
+        Some(mutant) => mutant.name(),
     };
     record.insert("engine".into(), text(engine));
     record

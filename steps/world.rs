@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use cucumber::World;
 use swarmspec::claims::metrics::{Observed, Unmeasured};
 use swarmspec::claims::RunRecord;
+use swarmspec::coordination::{Discipline, Mutant};
 use swarmspec::deployment::DeploymentPlan;
 use swarmspec::evidence::{Evidence, Verdict};
 use swarmspec::swarm::{RunOutcome, Swarm, SwarmConfig};
@@ -60,16 +61,41 @@ pub static SEED_OVERRIDE: Mutex<Option<u64>> = Mutex::new(None);
 /// The collector every scenario's spans also go to (set by `swarmspec verify --otlp`).
 pub static OTLP_TARGET: Mutex<Option<OtlpTarget>> = Mutex::new(None);
 
+/// The planted engine defect every swarm on the memory engine runs with (set by
+/// `swarmspec verify --mutants`, one mutant per suite run); when unset, `SWARMSPEC_MUTANT`
+/// decides, so `SWARMSPEC_MUTANT=racy-claim cargo test --test features` runs the suite
+/// against that mutant.
+pub static MUTANT_OVERRIDE: Mutex<Option<Mutant>> = Mutex::new(None);
+
+/// The mutant this process's swarms run with, if any.
+fn mutant_override() -> anyhow::Result<Option<Mutant>> {
+    let set = *MUTANT_OVERRIDE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match set {
+        Some(mutant) => Ok(Some(mutant)),
+        None => Ok(Mutant::from_env()?),
+    }
+}
+
 fn seed_override() -> Option<u64> {
     *SEED_OVERRIDE
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// A scenario's swarm stops at this deadline (simulated or real) unless it sets its own.
+/// Every shipped run ends within a few seconds; a broken engine that never lets the work
+/// finish (`verify --mutants`) then costs two minutes of simulated idling, not an hour.
+const SCENARIO_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
 impl SwarmWorld {
     fn new() -> Self {
         Self {
-            config: SwarmConfig::new(100, 100, 42),
+            config: SwarmConfig {
+                deadline: SCENARIO_DEADLINE,
+                ..SwarmConfig::new(100, 100, 42)
+            },
             evidence: None,
             outcome: None,
             digests: Vec::new(),
@@ -93,6 +119,13 @@ impl SwarmWorld {
     pub fn run_swarm(&mut self) -> anyhow::Result<()> {
         if let Some(seed) = seed_override() {
             self.config.seed = seed;
+        }
+        // A scenario that broke the engine on purpose keeps its own defect: it checks that
+        // one defect is caught, and would fail (a false kill) under any other.
+        if self.config.discipline == Discipline::Correct {
+            if let Some(mutant) = mutant_override()? {
+                self.config.discipline = Discipline::Mutant(mutant);
+            }
         }
         if let Some(processes) = self.split.process_count {
             let evidence = self.split.run(&self.config)?;

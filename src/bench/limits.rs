@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use crate::coordination::{
-    ClaimDiscipline, ClaimOutcome, Coordinator, MemoryCoordinator, Role, TeamId, WorkSpec,
+    ClaimOutcome, Coordinator, Discipline, MemoryCoordinator, Role, TeamId, WorkSpec,
 };
 use crate::error::{Error, Result};
 use crate::telemetry::{LatencyBook, OpKind};
@@ -78,7 +78,7 @@ pub fn raw_cas_claims(item_count: usize, thread_count: usize) -> Sample {
 /// Claims and completes `item_count` items through `MemoryCoordinator`, one registered
 /// agent per thread; each claim is timed into a per-thread histogram merged at the end.
 pub fn engine_claims(item_count: usize, thread_count: usize) -> Result<Sample> {
-    let engine = MemoryCoordinator::new(0, BENCH_LEASE_NS, ClaimDiscipline::CompareAndSwap);
+    let engine = MemoryCoordinator::new(0, BENCH_LEASE_NS, Discipline::Correct);
     let pipeline: std::sync::Arc<[Role]> = vec![Role::Developer].into();
     let items = (0..item_count)
         .map(|_| {

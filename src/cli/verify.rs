@@ -57,6 +57,11 @@ pub struct VerifyArgs {
     /// each scenario's own capture).
     #[command(flatten)]
     otlp: super::export::OtlpArgs,
+    /// Then run the suite once per planted engine defect (all, or a comma-separated list)
+    /// and print the kill matrix; a mutant no scenario kills fails the run.
+    #[arg(long, value_name = "NAMES", num_args = 0..=1, default_missing_value = "all",
+          value_parser = super::mutants::parse)]
+    mutants: Option<super::mutants::Selection>,
 }
 
 /// This moment's run id (also the `swarmspec.run.id` of exported spans).
@@ -209,6 +214,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         None => vec![args.seed],
     };
     let mut suite = crate::steps::SuiteOutcome::default();
+    let mut template = None;
     {
         let _bar = DelayedBar::start(None, Arc::clone(&finished), "scenarios finished");
         for seed in &seeds {
@@ -226,6 +232,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 otlp: otlp.clone(),
             };
             let one = futures::executor::block_on(run_suite(&options))?;
+            template.get_or_insert(options);
             suite.passed = (suite.scenarios.is_empty() || suite.passed) && one.passed;
             suite.parse_errors = suite.parse_errors.max(one.parse_errors);
             suite.problems = one.problems;
@@ -235,6 +242,12 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     for problem in &suite.problems {
         eprintln!("{problem}");
     }
+    let mutants = match (&args.mutants, &template) {
+        (Some(selection), Some(options)) => {
+            Some(super::mutants::run(selection, options, &suite.scenarios)?)
+        }
+        _ => None,
+    };
     if let Some(otlp) = &otlp {
         super::export::print(&otlp.totals())?;
     }
@@ -273,6 +286,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         summary,
         claims: results,
         scenarios: suite.scenarios,
+        mutants,
     };
     report::write_all(&report, &out)?;
     if let Some(parent) = args.history.parent() {

@@ -153,7 +153,7 @@ impl<C: Coordinator> Coordinator for Faulty<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::coordination::{ClaimDiscipline, MemoryCoordinator};
+    use crate::coordination::{Discipline, MemoryCoordinator};
 
     // Proves a partition cuts off only its team, and only inside its window.
     #[test]
@@ -167,7 +167,7 @@ mod tests {
             ..FaultSchedule::default()
         };
         let faulty = Faulty::new(
-            MemoryCoordinator::new(0, 1_000, ClaimDiscipline::CompareAndSwap),
+            MemoryCoordinator::new(0, 1_000, Discipline::Correct),
             schedule,
         );
         let inside = faulty
@@ -191,7 +191,7 @@ mod tests {
                 ..FaultSchedule::default()
             };
             let faulty = Faulty::new(
-                MemoryCoordinator::new(0, 1_000, ClaimDiscipline::CompareAndSwap),
+                MemoryCoordinator::new(0, 1_000, Discipline::Correct),
                 schedule,
             );
             let agent = faulty

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use super::index::IdIndex;
+use super::mutant::{Discipline, Mutant};
 use super::types::*;
 use super::Coordinator;
 use crate::error::{Error, Result};
@@ -27,17 +28,6 @@ thread_local! {
     /// one thread, so most lookups skip the index. Entries never move, so a remembered
     /// position stays right for the engine's whole life.
     static LAST_ITEM: Cell<(u64, u64, u32)> = const { Cell::new((0, 0, 0)) };
-}
-
-/// How the engine decides a claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-pub enum ClaimDiscipline {
-    /// Correct: compare-and-swap from open to claimed; one winner per item and stage.
-    #[default]
-    CompareAndSwap,
-    /// Deliberately broken: the claim overwrites whoever holds the item. It exists only so
-    /// that the double-claim checker can be shown to catch a broken engine.
-    BlindWrite,
 }
 
 /// Pipelines longer than this cannot be packed into the item word.
@@ -68,7 +58,9 @@ pub struct MemoryCoordinator {
     /// Added to a call's `now_ns` to stamp identifiers with absolute nanoseconds.
     id_epoch_ns: u64,
     lease_duration_ns: u64,
-    discipline: ClaimDiscipline,
+    discipline: Discipline,
+    /// Completions acknowledged so far (only `Mutant::LostCompletion` counts them).
+    completions_acknowledged: AtomicU64,
     agents: boxcar::Vec<AgentEntry>,
     agent_index: IdIndex,
     items: boxcar::Vec<ItemEntry>,
@@ -89,13 +81,14 @@ impl std::fmt::Debug for MemoryCoordinator {
 
 impl MemoryCoordinator {
     /// An engine whose leases last `lease_duration_ns` past an agent's last sign of life.
-    pub fn new(id_epoch_ns: u64, lease_duration_ns: u64, discipline: ClaimDiscipline) -> Self {
+    pub fn new(id_epoch_ns: u64, lease_duration_ns: u64, discipline: Discipline) -> Self {
         Self {
             serial: NEXT_ENGINE_SERIAL.fetch_add(1, Ordering::Relaxed),
             ids: IdGenerator::new(),
             id_epoch_ns,
             lease_duration_ns,
             discipline,
+            completions_acknowledged: AtomicU64::new(0),
             agents: boxcar::Vec::new(),
             agent_index: IdIndex::new(),
             items: boxcar::Vec::new(),
@@ -172,17 +165,21 @@ impl MemoryCoordinator {
         agent.last_heartbeat_ns.fetch_max(now_ns, Ordering::AcqRel);
     }
 
-    /// Shared shape of calls that only apply while the caller holds the item.
+    /// Shared shape of calls that only apply while the caller holds the item; `next` gets
+    /// the word and the caller's slot.
     fn while_held(
         &self,
         agent: AgentId,
         entry: &ItemEntry,
         now_ns: u64,
-        mut next: impl FnMut(Packed) -> Packed,
+        mut next: impl FnMut(Packed, u32) -> Packed,
     ) -> Result<Ownership> {
         let (caller, slot) = self.agent(agent)?;
+        let careless = self.discipline.is(Mutant::NonHolderWrites);
         let held = Self::transition(entry, |word| {
-            (word.status == ItemStatus::Claimed && word.holder_slot == slot).then(|| next(word))
+            let holds = word.status == ItemStatus::Claimed && word.holder_slot == slot;
+            let accepted = holds || (careless && mutants::writable_by_anyone(word));
+            accepted.then(|| next(word, slot))
         });
         if held.is_ok() {
             Self::touch(caller, now_ns);
@@ -254,26 +251,27 @@ impl Coordinator for MemoryCoordinator {
         let (caller, slot) = self.agent(agent)?;
         let entry = self.item(item)?;
         let mut needed_role = None;
-        let discipline = self.discipline;
-        let result = Self::transition(entry, |word| {
+        let blind = self.discipline.is(Mutant::BlindWrite);
+        let decide = |word: Packed| {
             let role = entry.pipeline[word.stage];
             if role != caller.role {
                 needed_role = Some(role);
                 return None;
             }
             needed_role = None;
-            let claimable = match discipline {
-                ClaimDiscipline::CompareAndSwap => word.status == ItemStatus::Open,
-                ClaimDiscipline::BlindWrite => {
-                    matches!(word.status, ItemStatus::Open | ItemStatus::Claimed)
-                }
-            };
+            let claimable =
+                word.status == ItemStatus::Open || (blind && word.status == ItemStatus::Claimed);
             claimable.then_some(Packed {
                 status: ItemStatus::Claimed,
                 stage: word.stage,
                 holder_slot: slot,
             })
-        });
+        };
+        let result = if self.discipline.is(Mutant::RacyClaim) {
+            mutants::read_decide_store(entry, decide)
+        } else {
+            Self::transition(entry, decide)
+        };
         match (result, needed_role) {
             (Ok(before), _) => {
                 Self::touch(caller, now_ns);
@@ -296,7 +294,7 @@ impl Coordinator for MemoryCoordinator {
         now_ns: u64,
     ) -> Result<Ownership> {
         let entry = self.item(item)?;
-        let outcome = self.while_held(agent, entry, now_ns, |word| word)?;
+        let outcome = self.while_held(agent, entry, now_ns, |word, _| word)?;
         if outcome == Ownership::Held {
             entry
                 .progress_percent
@@ -309,7 +307,7 @@ impl Coordinator for MemoryCoordinator {
         let entry = self.item(item)?;
         let stages = entry.pipeline.len();
         let mut finished_stage = 0;
-        let outcome = self.while_held(agent, entry, now_ns, |word| {
+        let outcome = self.while_held(agent, entry, now_ns, |word, slot| {
             finished_stage = word.stage;
             let last = word.stage + 1 == stages;
             Packed {
@@ -319,10 +317,14 @@ impl Coordinator for MemoryCoordinator {
                     ItemStatus::StageDone
                 },
                 stage: word.stage,
-                holder_slot: word.holder_slot,
+                // The caller, who (but for `NonHolderWrites`) is the holder already.
+                holder_slot: slot,
             }
-        });
-        Ok(match outcome? {
+        })?;
+        if outcome == Ownership::Held && self.discipline.is(Mutant::LostCompletion) {
+            self.maybe_lose_completion(entry);
+        }
+        Ok(match outcome {
             Ownership::Held => CompleteOutcome::Completed {
                 stage: finished_stage,
                 next: entry.pipeline.get(finished_stage + 1).copied(),
@@ -332,7 +334,7 @@ impl Coordinator for MemoryCoordinator {
     }
 
     fn release(&self, agent: AgentId, item: WorkId, now_ns: u64) -> Result<Ownership> {
-        self.while_held(agent, self.item(item)?, now_ns, |word| Packed {
+        self.while_held(agent, self.item(item)?, now_ns, |word, _| Packed {
             status: ItemStatus::Open,
             stage: word.stage,
             holder_slot: 0,
@@ -342,20 +344,29 @@ impl Coordinator for MemoryCoordinator {
     fn handoff(&self, agent: AgentId, item: WorkId, now_ns: u64) -> Result<HandoffOutcome> {
         let (caller, slot) = self.agent(agent)?;
         let entry = self.item(item)?;
+        let skips = self.discipline.is(Mutant::HandoffSkipsStage);
+        let next_stage = |stage: usize| {
+            if skips && stage + 2 < entry.pipeline.len() {
+                stage + 2
+            } else {
+                stage + 1
+            }
+        };
         let result = Self::transition(entry, |word| {
             let ready = word.status == ItemStatus::StageDone && word.holder_slot == slot;
             ready.then_some(Packed {
                 status: ItemStatus::Open,
-                stage: word.stage + 1,
+                stage: next_stage(word.stage),
                 holder_slot: 0,
             })
         });
         Ok(match result {
             Ok(before) => {
                 Self::touch(caller, now_ns);
+                let stage = next_stage(before.stage);
                 HandoffOutcome::HandedOff {
-                    stage: before.stage + 1,
-                    role: entry.pipeline[before.stage + 1],
+                    stage,
+                    role: entry.pipeline[stage],
                 }
             }
             Err(_) => HandoffOutcome::Refused,
@@ -370,9 +381,15 @@ impl Coordinator for MemoryCoordinator {
 
     fn reap_expired(&self, now_ns: u64) -> Result<Vec<Reaped>> {
         let mut reaped = Vec::new();
+        if self.discipline.is(Mutant::NeverReap) {
+            return Ok(reaped);
+        }
+        let reaps_completed = self.discipline.is(Mutant::ReapReopensCompleted);
         for (_, entry) in self.items.iter() {
             let word = Packed::decode(entry.word.load(Ordering::Acquire));
-            if word.status != ItemStatus::Claimed {
+            let reapable = word.status == ItemStatus::Claimed
+                || (reaps_completed && mutants::has_holder(word));
+            if !reapable {
                 continue;
             }
             let Some(holder) = word
@@ -410,6 +427,10 @@ impl Coordinator for MemoryCoordinator {
 /// The packed form of an item's state.
 #[path = "memory_word.rs"]
 mod word;
+
+/// The planted defects' own code paths.
+#[path = "memory_mutants.rs"]
+mod mutants;
 
 #[cfg(test)]
 #[path = "memory_tests.rs"]

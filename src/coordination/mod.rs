@@ -11,12 +11,15 @@ pub mod faulty;
 pub mod index;
 /// The reference in-memory engine: one compare-and-swap per item on the claim path.
 pub mod memory;
+/// Planted engine defects (`Mutant`) the suite must kill, and the engine's `Discipline`.
+pub mod mutant;
 /// Exponential backoff with jitter and a bounded number of retries.
 pub mod retry;
 /// Roles, teams and the vocabulary types the trait speaks.
 pub mod types;
 
-pub use memory::{ClaimDiscipline, MemoryCoordinator};
+pub use memory::MemoryCoordinator;
+pub use mutant::{Discipline, Mutant};
 pub use types::*;
 
 use crate::error::Result;

@@ -24,6 +24,8 @@ pub mod ingestion;
 pub mod latency;
 /// Load spread across teams.
 pub mod load;
+/// Ownership from spans: every acknowledged write came from the item's holder at the time.
+pub mod ownership;
 /// Generic span queries: counts, per-key counts, parents, traces.
 pub mod query;
 /// Invariants under faults: no lost completions, every item resolved, bounded runs.

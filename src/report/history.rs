@@ -148,6 +148,7 @@ mod tests {
             },
             summary: Summary::default(),
             claims: Vec::new(),
+            mutants: None,
             scenarios: Vec::new(),
         }
     }

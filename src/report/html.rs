@@ -1,5 +1,6 @@
-//! One self-contained HTML page (no scripts, no network): summary, claims, latency
-//! percentiles per operation, claims per second over time, a span timeline, and scenarios.
+//! One self-contained HTML page (no scripts, no network): summary, claims, the kill matrix
+//! (when mutants ran), latency percentiles per operation, claims per second over time, a
+//! span timeline, and scenarios.
 //! Charts are inline SVG drawn here.
 
 use std::fmt::Write as _;
@@ -53,6 +54,7 @@ margin-right:1.5em;font-size:18px}}svg{{background:#fafafa;border:1px solid #ddd
         s.claims_regressed
     );
     claims_table(&mut page, report);
+    mutants_section(&mut page, report);
     latency_section(&mut page, report);
     throughput_section(&mut page, report);
     timeline_section(&mut page, report);
@@ -282,6 +284,40 @@ fn scenarios_table(page: &mut String, report: &RunReport) {
             scenario.status.as_str(),
             scenario.seed,
             scenario.verdicts.len()
+        );
+    }
+    page.push_str("</table>");
+}
+
+/// The kill matrix, when the run had one: a row per mutant, the scenarios that killed it.
+fn mutants_section(page: &mut String, report: &RunReport) {
+    let Some(matrix) = &report.mutants else {
+        return;
+    };
+    page.push_str("<h2>Planted defects (kill matrix)</h2><table id=\"mutants\"><tr><th>mutant</th><th>defect</th><th>status</th><th>killed by</th></tr>");
+    for run in &matrix.runs {
+        let (class, status) = if run.survived() {
+            ("bad", "SURVIVED")
+        } else {
+            ("ok", "killed")
+        };
+        let killers: Vec<String> = run
+            .killed_by
+            .iter()
+            .map(|kill| {
+                format!(
+                    "<li>{} <small>{}</small></li>",
+                    escape(&kill.scenario),
+                    escape(&kill.failure)
+                )
+            })
+            .collect();
+        let _ = write!(
+            page,
+            "<tr><td><code>{}</code></td><td>{}</td><td class=\"{class}\">{status}</td><td><ul>{}</ul></td></tr>",
+            escape(&run.mutant),
+            escape(&run.defect),
+            killers.concat()
         );
     }
     page.push_str("</table>");

@@ -227,17 +227,24 @@ pub struct RunReport {
     pub claims: Vec<ClaimResult>,
     /// Scenarios, in run order.
     pub scenarios: Vec<ScenarioResult>,
+    /// The kill matrix, when the run also ran the suite against the planted engine defects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutants: Option<crate::mutants::KillMatrix>,
 }
 
 impl RunReport {
     /// Whether the run passes: no scenario failed, no claim refuted (but for known
-    /// shortfalls the ledger states) or regressed, and (when `strict`) no claim unverified and
-    /// no scenario without an assertion.
+    /// shortfalls the ledger states) or regressed, no mutant survived, and (when `strict`)
+    /// no claim unverified and no scenario without an assertion.
     pub fn passed(&self, strict: bool) -> bool {
         let s = &self.summary;
         s.scenarios > 0
             && s.scenarios_failed == 0
             && !self.claims.iter().any(|c| c.fails_run())
+            && self
+                .mutants
+                .as_ref()
+                .is_none_or(|m| m.survivors().is_empty())
             && (!strict || (s.claims_unverified == 0 && s.scenarios_no_assertion == 0))
     }
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::coordination::breaker::BreakerConfig;
 use crate::coordination::retry::RetryPolicy;
-use crate::coordination::{ClaimDiscipline, Role};
+use crate::coordination::{Discipline, Role};
 use crate::error::{Error, Result};
 
 /// Upper bound on agents in one run; beyond it memory, not the engine, is the limit.
@@ -205,8 +205,9 @@ pub struct SwarmConfig {
     pub breaker: BreakerConfig,
     /// Injected faults.
     pub faults: Faults,
-    /// The engine's claim discipline (only tests of the checker break it).
-    pub discipline: ClaimDiscipline,
+    /// Whether the memory engine is correct or carries a planted defect (only tests of the
+    /// checks, and `verify --mutants`, break it).
+    pub discipline: Discipline,
     /// Worker threads in throughput mode.
     pub worker_threads: usize,
     /// The run stops (and says so) after this long, simulated or real.
@@ -230,7 +231,7 @@ impl SwarmConfig {
             retry: RetryPolicy::default(),
             breaker: BreakerConfig::default(),
             faults: Faults::default(),
-            discipline: ClaimDiscipline::CompareAndSwap,
+            discipline: Discipline::Correct,
             worker_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             deadline: Duration::from_secs(3_600),
         }

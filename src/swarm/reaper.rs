@@ -50,6 +50,10 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 continue;
             }
         };
+        // A reap lands somewhere inside the call; its span ends when the call returned, so
+        // a check can tell a write made after the reap from one that raced it. (On virtual
+        // time the clock has not moved.)
+        let reaped_by_ns = shared.clock.now_ns();
         for lapsed in reaped {
             let attrs = vec![
                 KeyValue::new("work.item_id", lapsed.item.to_string()),
@@ -57,7 +61,7 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 KeyValue::new("work.previous_holder", lapsed.previous_holder.to_string()),
                 KeyValue::new("work.outcome", "reaped"),
             ];
-            recorder.op(OpKind::Reap, now, now, attrs, OpResult::Served);
+            recorder.op(OpKind::Reap, now, reaped_by_ns, attrs, OpResult::Served);
             if let Ok(view) = shared.coordinator.peek(lapsed.item) {
                 shared
                     .boards

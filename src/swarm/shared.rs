@@ -49,7 +49,14 @@ impl Shared {
         // Attached runs leave `remaining` to the watcher: decrementing a count that already
         // saw these completions in the store would count them twice.
         if !self.counted_externally {
-            self.remaining.fetch_sub(count, Ordering::AcqRel);
+            // Saturating: an engine that acknowledges one item's last stage twice (a broken
+            // one) then ends the run early, leaving items unfinished for the checks to name,
+            // instead of wrapping the count and keeping every agent busy to the deadline.
+            let _ = self
+                .remaining
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
+                    Some(left.saturating_sub(count))
+                });
         }
         self.finished.fetch_add(count as u64, Ordering::Relaxed);
     }

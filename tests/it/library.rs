@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use swarmspec::coordination::ClaimDiscipline;
+use swarmspec::coordination::{Discipline, Mutant};
 use swarmspec::evidence::{digest, history, Evidence};
 use swarmspec::swarm::{Contention, Swarm, SwarmConfig};
 use swarmspec::telemetry::Capture;
@@ -45,7 +45,7 @@ fn another_seed_other_events() {
 #[test]
 fn broken_engine_is_caught_with_names() {
     let mut config = racing(5);
-    config.discipline = ClaimDiscipline::BlindWrite;
+    config.discipline = Discipline::Mutant(Mutant::BlindWrite);
     let verdict = history::no_overlapping_holds(&run(&config).spans);
     assert!(!verdict.passed, "{verdict}");
     let first = &verdict.evidence[0];

@@ -21,6 +21,8 @@ mod export_settings;
 // The external-command adapter: a lossy coordinator caught, the file store found clean.
 mod command_adapter;
 mod library;
+// `verify --mutants`: every planted engine defect is killed by the shipped features.
+mod mutants;
 // Many OS processes on one file store, and a worker killed with SIGKILL mid-run.
 mod processes;
 mod properties;

@@ -90,6 +90,7 @@ fn seeded_report(dir: &Path) -> RunReport {
         summary: Summary::of(&suite.scenarios, &claims),
         claims,
         scenarios: suite.scenarios,
+        mutants: None,
     }
 }
 
