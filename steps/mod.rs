@@ -26,6 +26,8 @@ pub mod catalogue;
 pub mod precheck;
 // Why a step text matches no definition: another keyword's step, a refused parameter, unknown.
 pub mod step_match;
+// cucumber's feature parser with Scenario Outlines expanded in linear time and memory.
+pub mod outlines;
 // The cucumber runner with its terminal, JUnit and JSON writers.
 pub mod runner;
 

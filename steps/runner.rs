@@ -190,7 +190,8 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
     let results: Results = Arc::default();
     let collected = Arc::clone(&results);
     let counter = options.finished_scenarios.clone();
-    let finished = SwarmWorld::cucumber()
+    let finished = SwarmWorld::cucumber::<PathBuf>()
+        .with_parser::<_, PathBuf>(super::outlines::LinearOutlines)
         .after(move |feature, _rule, scenario, finished, world| {
             lock(&collected).push(scenario_result(feature, scenario, finished, world));
             if let Some(counter) = &counter {
