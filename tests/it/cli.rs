@@ -225,3 +225,14 @@ fn spans_check_refuses_absurd_spans_and_does_not_pass() {
     }
     assert!(!stdout.contains("before 1970"), "{stdout}");
 }
+
+// Proves `run --items 100000000` (about 500 GB) is refused before it starts, with the
+// estimate and the machine's available memory; it used to start and run out of memory.
+#[test]
+fn run_that_cannot_fit_in_memory_is_refused() {
+    check_rejected(
+        &["run", "--items", "100000000"],
+        "this machine has available",
+    );
+    check_rejected(&["run", "--items", "100000000"], "need about 500.0 GB");
+}
