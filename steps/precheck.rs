@@ -377,12 +377,14 @@ fn no_scenario_problem(path: &Path, text: &str, feature: &Feature) -> Option<Pro
     })
 }
 
-/// Problems in one feature file's text, judged against `entries` (the fuzz target's entry).
+/// Problems in one feature file's text, judged against `entries`.
 pub fn check_source(path: &Path, text: &str, entries: &[StepEntry]) -> Vec<Problem> {
     check_with(path, text, &Matcher::new(entries))
 }
 
-fn check_with(path: &Path, text: &str, matcher: &Matcher) -> Vec<Problem> {
+/// `check_source` with a matcher built once (building one compiles every step's pattern):
+/// for callers checking many texts, as the fuzz target does.
+pub fn check_with(path: &Path, text: &str, matcher: &Matcher) -> Vec<Problem> {
     let mut problems = Vec::new();
     if text.trim().is_empty() {
         problems.push(Problem {

@@ -14,6 +14,8 @@ mod bench;
 mod cli;
 // `--otlp`: spans sent to a loopback receiver, a refused port, a collector that never answers.
 mod export;
+// The fuzz corpora replayed through their parsers: a crash once found stays a test.
+mod fuzz_corpus;
 // Gherkin mistakes: file:line:column and the precise cause, before and during a run.
 mod gherkin_errors;
 // The external-command adapter: a lossy coordinator caught, the file store found clean.
