@@ -93,8 +93,8 @@ fn distance(a: &str, b: &str) -> usize {
     for (i, row) in rows.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        rows[0][j] = j;
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -252,8 +252,7 @@ fn syntax_problem(
 /// the rest of the file is still checked; the feature as parsed without the bad lines.
 fn parse_reporting(path: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Feature> {
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    let mut reported = 0;
-    for _ in 0..SYNTAX_ERRORS_MAX {
+    for reported in 0..SYNTAX_ERRORS_MAX {
         let (error, cause) = match parse_text(&lines.join("\n")) {
             Ok(feature) => return Some(feature),
             Err(failure) => failure,
@@ -266,7 +265,6 @@ fn parse_reporting(path: &Path, text: &str, problems: &mut Vec<Problem>) -> Opti
             return None;
         }
         problems.push(problem);
-        reported += 1;
         if blank {
             return None;
         }
