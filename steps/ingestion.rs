@@ -76,17 +76,17 @@ fn skipped(world: &mut SwarmWorld, how: String, n: u64) -> anyhow::Result<()> {
         _ => Comparison::AtMost(n),
     };
     let verdict = evidence::ingestion::skipped_fragments(report(world)?, expected);
-    world.judge(verdict)
+    world.judge_as_is(verdict)
 }
 
 #[then(expr = "the fragment at line {int} was reported as skipped")]
 fn skipped_at(world: &mut SwarmWorld, line: usize) -> anyhow::Result<()> {
     let verdict = evidence::ingestion::fragment_reported_at(report(world)?, line);
-    world.judge(verdict)
+    world.judge_as_is(verdict)
 }
 
 #[then(expr = "exactly {int} spans were read from the span file")]
 fn spans_read(world: &mut SwarmWorld, n: u64) -> anyhow::Result<()> {
     let verdict = evidence::ingestion::spans_read(report(world)?, Comparison::Exactly(n));
-    world.judge(verdict)
+    world.judge_as_is(verdict)
 }

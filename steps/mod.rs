@@ -26,8 +26,12 @@ mod record;
 mod resilience;
 // The step catalogue, read from the step sources (for `swarmspec steps` and suggestions).
 pub mod catalogue;
-// Checks of feature files before a run: syntax errors and unknown steps, with file:line.
+// Checks of feature files before a run: syntax errors and unknown steps, file:line:column.
 pub mod precheck;
+// Why a step text matches no definition: another keyword's step, a refused parameter, unknown.
+pub mod step_match;
+// cucumber's feature parser with Scenario Outlines expanded in linear time and memory.
+pub mod outlines;
 // The cucumber runner with its terminal, JUnit and JSON writers.
 pub mod runner;
 

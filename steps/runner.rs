@@ -80,7 +80,7 @@ fn scenario_result(
         ScenarioFinished::StepPassed => (ScenarioStatus::Passed, None),
         ScenarioFinished::StepSkipped => (
             ScenarioStatus::Skipped,
-            Some("a step has no definition".to_owned()),
+            Some(undefined_step(feature, scenario)),
         ),
         ScenarioFinished::StepFailed(_, _, error) => {
             (ScenarioStatus::Failed, Some(error.to_string()))
@@ -130,6 +130,26 @@ fn scenario_result(
         .unmeasured
         .extend(std::mem::take(&mut world.unmeasured));
     result
+}
+
+/// Which step of a skipped scenario has no definition, and why, as `file:line:column:
+/// cause` (cucumber only says that one had none).
+fn undefined_step(
+    feature: &cucumber::gherkin::Feature,
+    scenario: &cucumber::gherkin::Scenario,
+) -> String {
+    static ENTRIES: std::sync::OnceLock<Vec<super::catalogue::StepEntry>> =
+        std::sync::OnceLock::new();
+    let entries = ENTRIES.get_or_init(super::catalogue::catalogue);
+    let path = feature.path.clone().unwrap_or_default();
+    match super::precheck::first_undefined(&path, scenario, entries) {
+        Some(problem) => format!("a step has no definition: {problem}"),
+        None => format!(
+            "a step has no definition ({}:{})",
+            path.display(),
+            scenario.position.line
+        ),
+    }
 }
 
 fn print_ledger(entries: &[ScenarioResult]) {
@@ -189,7 +209,8 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
     let results: Results = Arc::default();
     let collected = Arc::clone(&results);
     let counter = options.finished_scenarios.clone();
-    let finished = SwarmWorld::cucumber()
+    let finished = SwarmWorld::cucumber::<PathBuf>()
+        .with_parser::<_, PathBuf>(super::outlines::LinearOutlines)
         .after(move |feature, _rule, scenario, finished, world| {
             lock(&collected).push(scenario_result(feature, scenario, finished, world));
             if let Some(counter) = &counter {
@@ -236,10 +257,15 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
     std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))?;
     // A suite that ran no step proves nothing: count it as a failure, not a pass.
     let ran_something = finished.passed_steps() + finished.failed_steps() > 0;
-    if !ran_something {
+    if !ran_something && problems.is_empty() {
         eprintln!(
             "no step ran: is {} empty, or did the tags filter out everything?",
             options.features_dir.display()
+        );
+    } else if !ran_something {
+        eprintln!(
+            "no step ran: {} problems in the feature files (listed above) stop them",
+            problems.len()
         );
     }
     Ok(SuiteOutcome {

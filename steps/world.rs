@@ -117,6 +117,8 @@ impl SwarmWorld {
 
     /// Runs the configured swarm into a fresh capture and keeps its evidence.
     pub fn run_swarm(&mut self) -> anyhow::Result<()> {
+        // The evidence about to be judged is this run's, not a span file's.
+        self.ingest = None;
         if let Some(seed) = seed_override() {
             self.config.seed = seed;
         }
@@ -185,7 +187,18 @@ impl SwarmWorld {
 
     /// Keeps a verdict for the evidence ledger; a failed one fails the step, naming the
     /// seed to replay. (Printing happens once the scenario ends, so lines stay in order.)
+    /// When the evidence came from a span file, the verdict first learns what the reader
+    /// refused (`evidence::ingestion::qualified`): nothing passes on spans that were dropped.
     pub fn judge(&mut self, verdict: Verdict) -> anyhow::Result<()> {
+        let verdict = match &self.ingest {
+            Some(report) => swarmspec::evidence::ingestion::qualified(verdict, report),
+            None => verdict,
+        };
+        self.judge_as_is(verdict)
+    }
+
+    /// `judge` for verdicts about the span file itself, which already count what it skipped.
+    pub fn judge_as_is(&mut self, verdict: Verdict) -> anyhow::Result<()> {
         let passed = verdict.passed;
         let text = verdict.to_string();
         self.verdicts.push(verdict);

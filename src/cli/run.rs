@@ -136,6 +136,9 @@ fn config_from(args: &RunArgs) -> anyhow::Result<SwarmConfig> {
     config.deadline = std::time::Duration::from_secs(args.deadline_s as u64);
     config.lease_duration = std::time::Duration::from_millis(args.lease_ms as u64);
     config.validate()?;
+    if let Some(available) = swarmspec::swarm::memory::available_bytes() {
+        config.check_memory(available)?;
+    }
     Ok(config)
 }
 

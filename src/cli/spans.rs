@@ -111,7 +111,8 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             let verdicts = [
                 evidence::history::no_overlapping_holds(&ingested.spans),
                 evidence::ingestion::no_error_spans(&ingested.spans),
-            ];
+            ]
+            .map(|verdict| evidence::ingestion::qualified(verdict, &ingested.report));
             for verdict in &verdicts {
                 outln!("{verdict}");
             }

@@ -12,6 +12,41 @@ fn listed(report: &IngestReport) -> Vec<String> {
         .collect()
 }
 
+/// A verdict reached on spans read from a file, told what the reader could not use. When
+/// spans were refused, the evidence they carried is gone (a refused claim can hide a double
+/// hold), so a pass becomes a failure that says how many and why; other skipped fragments
+/// (not JSON, foreign objects, copies) are named in the evidence without failing it. A
+/// verdict about the file itself (`skipped_fragments`, …) is judged without this.
+pub fn qualified(mut verdict: Verdict, report: &IngestReport) -> Verdict {
+    let others = report.skipped_total - report.spans_refused;
+    if report.spans_refused > 0 {
+        let mut lines = vec![format!(
+            "{} spans of the span file were refused and are not in this evidence",
+            report.spans_refused
+        )];
+        lines.extend(
+            report
+                .refused_first
+                .iter()
+                .map(|(line, reason)| format!("refused at line {line}: {reason}")),
+        );
+        lines.append(&mut verdict.evidence);
+        verdict.evidence = lines;
+        if verdict.passed {
+            verdict.passed = false;
+            verdict.observed = format!(
+                "{}, but only without {} refused spans, so it cannot pass",
+                verdict.observed, report.spans_refused
+            );
+        }
+    } else if others > 0 {
+        verdict.evidence.push(format!(
+            "{others} fragments of the span file were not spans and did not count              (not JSON, other objects, or copies of a span)"
+        ));
+    }
+    verdict
+}
+
 /// How many fragments of the file were skipped (not JSON, not a span, or a span missing a
 /// field checks need), against `expected`; the evidence lists each with its line.
 pub fn skipped_fragments(report: &IngestReport, expected: Comparison) -> Verdict {

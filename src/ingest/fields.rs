@@ -46,25 +46,79 @@ pub fn parent_id(value: Option<&Value>) -> Option<u64> {
     (id != 0).then_some(id)
 }
 
+/// The last instant 64-bit nanoseconds since 1970 can hold, for messages.
+const NS_LAST_INSTANT: &str = "2554-07-21T23:34:33Z";
+
 /// Nanoseconds since the Unix epoch from a number (already ns), a string of digits (ns; as
-/// protobuf JSON writes 64-bit integers), or RFC 3339 text.
+/// protobuf JSON writes 64-bit integers), or RFC 3339 text. A time before 1970 or past what
+/// 64 bits of nanoseconds hold is refused with the side it falls off, never clamped: a
+/// clamped time would silently move a span out of every overlap it took part in.
 pub fn unix_ns(value: &Value) -> Result<u64, String> {
     match value {
-        Value::Number(number) => number
-            .as_u64()
-            .or_else(|| number.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
-            .ok_or_else(|| format!("timestamp {number} is not a non-negative number")),
-        Value::String(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => text
-            .parse::<u64>()
-            .map_err(|_| format!("timestamp «{text}» does not fit in 64 bits")),
+        Value::Number(number) => {
+            if let Some(ns) = number.as_u64() {
+                return Ok(ns);
+            }
+            // Integers that are not u64 are negative; the rest are floats (finite: JSON has
+            // no NaN or infinity, and serde_json refuses out-of-range literals).
+            let float = number.as_f64().unwrap_or(f64::NAN);
+            if number.is_i64() || float < 0.0 {
+                Err(format!("timestamp {number} ns is before 1970"))
+            } else if !float.is_finite() || float >= u64::MAX as f64 {
+                Err(format!(
+                    "timestamp {number} ns is after {NS_LAST_INSTANT}, past 64-bit nanoseconds"
+                ))
+            } else {
+                Ok(float.round() as u64)
+            }
+        }
+        Value::String(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
+            text.parse::<u64>().map_err(|_| {
+                format!("timestamp «{text}» ns is after {NS_LAST_INSTANT}, past 64-bit nanoseconds")
+            })
+        }
         Value::String(text) => {
             let parsed = OffsetDateTime::parse(text, &Rfc3339)
                 .map_err(|error| format!("timestamp «{text}» is not RFC 3339: {error}"))?;
-            u64::try_from(parsed.unix_timestamp_nanos())
-                .map_err(|_| format!("timestamp «{text}» is before 1970"))
+            let ns = parsed.unix_timestamp_nanos();
+            u64::try_from(ns).map_err(|_| {
+                if ns < 0 {
+                    format!("timestamp «{text}» is before 1970")
+                } else {
+                    format!(
+                        "timestamp «{text}» is after {NS_LAST_INSTANT}, past 64-bit nanoseconds"
+                    )
+                }
+            })
         }
         other => Err(format!("timestamp {other} is neither a number nor text")),
     }
+}
+
+/// A duration in milliseconds as nanoseconds: refused when negative, not a number, or
+/// longer than 64 bits of nanoseconds hold.
+pub fn duration_ms_to_ns(value: &Value) -> Result<u64, String> {
+    let ms = value
+        .as_f64()
+        .ok_or_else(|| format!("duration_ms {value} is not a number"))?;
+    if ms < 0.0 {
+        return Err(format!("duration_ms {value} is negative"));
+    }
+    let ns = ms * 1e6;
+    if !ns.is_finite() || ns >= u64::MAX as f64 {
+        return Err(format!(
+            "duration_ms {value} is longer than 64-bit nanoseconds hold"
+        ));
+    }
+    Ok(ns.round() as u64)
+}
+
+/// A time for messages: RFC 3339 when it is one, else the nanoseconds.
+pub fn describe_ns(ns: u64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ns))
+        .ok()
+        .and_then(|time| time.format(&Rfc3339).ok())
+        .unwrap_or_else(|| format!("{ns} ns"))
 }
 
 /// An attribute value from plain JSON; nested objects and arrays are kept as JSON text.
@@ -97,6 +151,38 @@ mod tests {
         assert_eq!(unix_ns(&json!(expected.to_string())), Ok(expected));
         assert_eq!(unix_ns(&json!(expected)), Ok(expected));
         assert!(unix_ns(&json!("yesterday")).is_err());
+    }
+
+    // Proves absurd times are refused with the side they fall off, never clamped: the
+    // 1e300 that once became u64::MAX, and 9999-12-31 that was said to be before 1970.
+    #[test]
+    fn absurd_timestamps_refused_with_the_right_side() {
+        let late = |value: Value| {
+            let reason = unix_ns(&value).expect_err("refused");
+            assert!(reason.contains("after 2554"), "{reason}");
+        };
+        late(json!(1e300));
+        late(json!("9999-12-31T23:59:59Z"));
+        late(json!("99999999999999999999"));
+        let early = |value: Value| {
+            let reason = unix_ns(&value).expect_err("refused");
+            assert!(reason.contains("before 1970"), "{reason}");
+        };
+        early(json!(-1));
+        early(json!(-0.5));
+        early(json!("1969-12-31T23:59:59Z"));
+        assert_eq!(unix_ns(&json!(1.6)), Ok(2));
+    }
+
+    // Proves durations that are negative, not numbers or beyond 64 bits are refused.
+    #[test]
+    fn absurd_durations_refused() {
+        assert_eq!(duration_ms_to_ns(&json!(1.5)), Ok(1_500_000));
+        assert!(duration_ms_to_ns(&json!(-1))
+            .expect_err("negative")
+            .contains("negative"));
+        assert!(duration_ms_to_ns(&json!("NaN")).is_err());
+        assert!(duration_ms_to_ns(&json!(1e300)).is_err());
     }
 
     // Proves hex ids parse as hex and made-up ids still compare equal to themselves.

@@ -6,12 +6,17 @@
 //! (`operation_name`), or something else. The file is streamed, never loaded whole. Nothing
 //! is dropped silently: a fragment that is not JSON, an object that is neither format, and a
 //! span missing what checks need are each listed in the `IngestReport` with the line it
-//! started on.
+//! started on. A span is also refused when the file as a whole shows it cannot be trusted
+//! (`sanity`: a time far from the other spans, an id used twice, a parent loop), and the
+//! report counts refused spans apart from other fragments, so a verdict on the rest can
+//! say it was reached without them.
 
 /// Field conversions: ids, timestamps, attribute values.
 pub mod fields;
 /// The OTLP JSON document format.
 pub mod otlp;
+/// Checks across the file's spans: time window, duplicate ids, parent cycles.
+pub mod sanity;
 /// The flat span-log record format.
 pub mod span_log;
 /// Top-level JSON values of a reader, resynchronised after garbage.
@@ -33,6 +38,9 @@ use stream::{Item, ValueStream};
 /// garbage cannot exhaust memory through its own report.
 pub const SKIPPED_LISTED_MAX: usize = 1_000;
 
+/// How many refused spans a report keeps the reason of, for verdicts to cite.
+pub const REFUSED_CITED_MAX: usize = 10;
+
 /// What a read found besides the spans.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct IngestReport {
@@ -43,6 +51,11 @@ pub struct IngestReport {
     pub skipped: Vec<(usize, String)>,
     /// Every fragment not read, listed or not.
     pub skipped_total: usize,
+    /// Of those, spans the reader recognised and refused (a field missing or absurd, an id
+    /// used twice, a parent loop): evidence lost, so no verdict on the rest may pass.
+    pub spans_refused: usize,
+    /// The first `REFUSED_CITED_MAX` refused spans: (line, reason).
+    pub refused_first: Vec<(usize, String)>,
 }
 
 impl IngestReport {
@@ -51,6 +64,14 @@ impl IngestReport {
         if self.skipped.len() < SKIPPED_LISTED_MAX {
             self.skipped.push((line, reason));
         }
+    }
+
+    fn refuse(&mut self, line: usize, reason: String) {
+        self.spans_refused += 1;
+        if self.refused_first.len() < REFUSED_CITED_MAX {
+            self.refused_first.push((line, reason.clone()));
+        }
+        self.skip(line, reason);
     }
 }
 
@@ -61,6 +82,9 @@ impl std::fmt::Display for IngestReport {
             "{} spans read, {} fragments skipped",
             self.spans, self.skipped_total
         )?;
+        if self.spans_refused > 0 {
+            write!(f, " ({} of them refused spans)", self.spans_refused)?;
+        }
         for (line, reason) in &self.skipped {
             write!(f, "\n    - line {line}: {reason}")?;
         }
@@ -94,7 +118,21 @@ impl Ingested {
     }
 }
 
-fn classify(value: Value, line: usize, spans: &mut Vec<SpanRecord>, report: &mut IngestReport) {
+/// Spans read so far, each with the line its value began on.
+#[derive(Debug, Default)]
+struct Found {
+    spans: Vec<SpanRecord>,
+    lines: Vec<usize>,
+}
+
+impl Found {
+    fn push(&mut self, span: SpanRecord, line: usize) {
+        self.spans.push(span);
+        self.lines.push(line);
+    }
+}
+
+fn classify(value: Value, line: usize, found: &mut Found, report: &mut IngestReport) {
     let Value::Object(object) = value else {
         report.skip(line, format!("a top-level {} is not a span", kind(&value)));
         return;
@@ -102,14 +140,14 @@ fn classify(value: Value, line: usize, spans: &mut Vec<SpanRecord>, report: &mut
     if otlp::is_otlp(&object) {
         for converted in otlp::spans(&object) {
             match converted {
-                Ok(span) => spans.push(span),
-                Err(reason) => report.skip(line, reason),
+                Ok(span) => found.push(span, line),
+                Err(reason) => report.refuse(line, reason),
             }
         }
     } else if span_log::is_span_log(&object) {
         match span_log::to_record(&object) {
-            Ok(span) => spans.push(span),
-            Err(reason) => report.skip(line, reason),
+            Ok(span) => found.push(span, line),
+            Err(reason) => report.refuse(line, reason),
         }
     } else {
         let keys: Vec<&str> = object.keys().take(5).map(String::as_str).collect();
@@ -121,6 +159,23 @@ fn classify(value: Value, line: usize, spans: &mut Vec<SpanRecord>, report: &mut
             ),
         );
     }
+}
+
+/// Applies `sanity::check`: refused spans and copies leave the spans for the report.
+fn keep_sane(found: Found, report: &mut IngestReport) -> Vec<SpanRecord> {
+    let dropped = sanity::check(&found.spans, &found.lines);
+    let mut kept = Vec::with_capacity(found.spans.len());
+    for ((span, line), dropped) in found.spans.into_iter().zip(found.lines).zip(dropped) {
+        match dropped {
+            None => kept.push(span),
+            Some(sanity::Dropped::Refused(reason)) => report.refuse(line, reason),
+            Some(sanity::Dropped::Copy(reason)) => report.skip(line, reason),
+        }
+    }
+    // File-level refusals come after the fragments found on the way: list all by line.
+    report.skipped.sort_by_key(|(line, _)| *line);
+    report.refused_first.sort_by_key(|(line, _)| *line);
+    kept
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -137,7 +192,7 @@ fn kind(value: &Value) -> &'static str {
 /// Reads every span from `reader`; `source` names it in errors.
 pub fn read(reader: impl Read, source: &Path) -> Result<Ingested> {
     let mut stream = ValueStream::new(reader);
-    let mut spans = Vec::new();
+    let mut found = Found::default();
     let mut report = IngestReport::default();
     // Each item consumes at least one byte, so the loop ends with the input.
     loop {
@@ -153,10 +208,11 @@ pub fn read(reader: impl Read, source: &Path) -> Result<Ingested> {
             }
         };
         match item {
-            Item::Value { line, value } => classify(value, line, &mut spans, &mut report),
+            Item::Value { line, value } => classify(value, line, &mut found, &mut report),
             Item::Garbage { line, reason } => report.skip(line, format!("not JSON: {reason}")),
         }
     }
+    let spans = keep_sane(found, &mut report);
     report.spans = spans.len();
     Ok(Ingested { spans, report })
 }

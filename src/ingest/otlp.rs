@@ -100,6 +100,14 @@ fn to_record(span: &Map<String, Value>) -> Result<SpanRecord, String> {
             .ok_or_else(|| format!("no {key}"))
             .and_then(fields::unix_ns)
     };
+    let (start_unix_ns, end_unix_ns) = (time("startTimeUnixNano")?, time("endTimeUnixNano")?);
+    if end_unix_ns < start_unix_ns {
+        return Err(format!(
+            "endTimeUnixNano {} is before startTimeUnixNano {}",
+            fields::describe_ns(end_unix_ns),
+            fields::describe_ns(start_unix_ns)
+        ));
+    }
     Ok(SpanRecord {
         trace_id: fields::trace_id(span.get("traceId"), "traceId")?,
         span_id: fields::span_id(span.get("spanId"), "spanId")?,
@@ -109,8 +117,8 @@ fn to_record(span: &Map<String, Value>) -> Result<SpanRecord, String> {
             .and_then(Value::as_str)
             .ok_or("no name")?
             .to_owned(),
-        start_unix_ns: time("startTimeUnixNano")?,
-        end_unix_ns: time("endTimeUnixNano")?,
+        start_unix_ns,
+        end_unix_ns,
         status: status(span)?,
         attributes: attributes(span)?,
     })
@@ -163,7 +171,9 @@ mod tests {
                             {"key": "work.stage", "value": {"intValue": "0"}}],
              "status": {"code": 2, "message": "boom"}},
             {"traceId": "5b8efff798038103d269b633813fc60c", "name": "no.span.id",
-             "startTimeUnixNano": "1", "endTimeUnixNano": "2"}
+             "startTimeUnixNano": "1", "endTimeUnixNano": "2"},
+            {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "01", "name": "backwards",
+             "startTimeUnixNano": "2000000000", "endTimeUnixNano": "1000000000"}
         ]}]}]});
         let converted = spans(document.as_object().expect("object"));
         let first = converted[0].as_ref().expect("first span converts");
@@ -176,5 +186,9 @@ mod tests {
             second.starts_with("resourceSpans[0].scopeSpans[0].spans[1]"),
             "{second}"
         );
+        let third = converted[2]
+            .as_ref()
+            .expect_err("third span ends before it starts");
+        assert!(third.contains("is before startTimeUnixNano"), "{third}");
     }
 }

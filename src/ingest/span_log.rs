@@ -36,13 +36,13 @@ fn end_ns(object: &Map<String, Value>, start_ns: u64) -> Result<u64, String> {
     if let Some(end) = object.get("end_time") {
         return fields::unix_ns(end);
     }
-    let duration_ms = object
+    let duration = object
         .get("duration_ms")
-        .ok_or("neither duration_ms nor end_time")?
-        .as_f64()
-        .filter(|ms| *ms >= 0.0 && ms.is_finite())
-        .ok_or("duration_ms is not a non-negative number")?;
-    Ok(start_ns.saturating_add((duration_ms * 1e6).round() as u64))
+        .ok_or("neither duration_ms nor end_time")?;
+    let duration_ns = fields::duration_ms_to_ns(duration)?;
+    start_ns
+        .checked_add(duration_ns)
+        .ok_or_else(|| format!("start_time plus duration_ms {duration} is past 64-bit nanoseconds"))
 }
 
 /// Converts one span-log object; the error says which field was wrong.
@@ -119,5 +119,20 @@ mod tests {
             "start_time": 5, "duration_ms": 1, "status": "meh"}),
         );
         assert!(bad_status.unwrap_err().contains("meh"));
+    }
+
+    // Proves a negative duration and an end before the start are refused, with the reason.
+    #[test]
+    fn refuses_backwards_spans() {
+        let negative = convert(
+            json!({"trace_id": "1", "span_id": "2", "operation_name": "x",
+            "start_time": 5, "duration_ms": -1}),
+        );
+        assert!(negative.unwrap_err().contains("negative"));
+        let backwards = convert(
+            json!({"trace_id": "1", "span_id": "2", "operation_name": "x",
+            "start_time": 5, "end_time": 4}),
+        );
+        assert!(backwards.unwrap_err().contains("before start_time"));
     }
 }

@@ -24,6 +24,13 @@ pub fn read() -> Option<Rss> {
     })
 }
 
+/// Memory the machine has available for a new run (`MemAvailable`), or `None` where
+/// `/proc/meminfo` does not exist.
+pub fn available_bytes() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    Some(status_kib(&meminfo, "MemAvailable:")? * 1024)
+}
+
 /// Resets the peak to the current figure, so a later `read` sees the peak of what follows.
 /// Returns whether the kernel accepted the reset.
 pub fn reset_peak() -> bool {

@@ -200,3 +200,39 @@ fn unwritable_report_dir_is_named() {
         "cannot create the report directory /proc/swarmspec-forbidden/out",
     );
 }
+
+// Proves absurd times, a reused span id and a parent loop in a span file are refused by
+// line with the reason, and that the real double hold among them can no longer pass: once
+// the 1e300 start became u64::MAX and the hold check passed.
+#[test]
+fn spans_check_refuses_absurd_spans_and_does_not_pass() {
+    let output = swarmspec(&["spans", "check", "features/data/absurd_times.json"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "{stdout}");
+    for expected in [
+        "line 2: timestamp 1e+300 ns is after 2554",
+        "line 5: span ",
+        "years after the file's other spans",
+        "line 6: timestamp «9999-12-31T23:59:59Z» is after 2554",
+        "line 7: duration_ms -4 is negative",
+        "line 8: span id ",
+        "already used",
+        "parent cycle",
+        "FAIL no work item held by two agents",
+        "7 spans of the span file were refused",
+    ] {
+        assert!(stdout.contains(expected), "«{expected}» not in: {stdout}");
+    }
+    assert!(!stdout.contains("before 1970"), "{stdout}");
+}
+
+// Proves `run --items 100000000` (about 500 GB) is refused before it starts, with the
+// estimate and the machine's available memory; it used to start and run out of memory.
+#[test]
+fn run_that_cannot_fit_in_memory_is_refused() {
+    check_rejected(
+        &["run", "--items", "100000000"],
+        "this machine has available",
+    );
+    check_rejected(&["run", "--items", "100000000"], "need about 500.0 GB");
+}

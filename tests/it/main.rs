@@ -18,6 +18,10 @@ mod cli_edges;
 mod export;
 // OTLP export for real collectors: Resource, headers, gzip, https with a test CA, OTEL_* variables.
 mod export_settings;
+// The fuzz corpora replayed through their parsers: a crash once found stays a test.
+mod fuzz_corpus;
+// Gherkin mistakes: file:line:column and the precise cause, before and during a run.
+mod gherkin_errors;
 // The external-command adapter: a lossy coordinator caught, the file store found clean.
 mod command_adapter;
 mod library;

@@ -115,13 +115,13 @@ fn precheck_locates_problems() {
     let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
     assert_eq!(text.len(), 2, "{text:?}");
     assert!(
-        text[0].contains("a.feature:4: unknown step")
-            && text[0].contains("«every submitted work item is completed»"),
+        text[0].contains("a.feature:4:10: unknown step")
+            && text[0].contains("«Then every submitted work item is completed»"),
         "{}",
         text[0]
     );
     assert!(
-        text[1].contains("b.feature:4: not valid Gherkin"),
+        text[1].contains("b.feature:4:5: «not gherkin at all» is not valid Gherkin"),
         "{}",
         text[1]
     );
