@@ -165,7 +165,10 @@ pub fn figures(text: &str) -> Vec<Figure> {
                     .next()
                     .is_none_or(|next| !next.is_alphanumeric())
         });
-        if let (Some(unit), Ok(value)) = (unit, digits.parse::<f64>()) {
+        // "MB per 100 agents": a number after "per" is the figure's denominator, not a
+        // figure of its own.
+        let denominator = text[..start].trim_end().to_lowercase().ends_with("per");
+        if let (Some(unit), Ok(value), false) = (unit, digits.parse::<f64>(), denominator) {
             let after = format!("{bound_words} {}", &rest_lower[unit.len()..]);
             let bound = bound_after(&after, bound_before(&text[..start]));
             found.push(Figure {
@@ -300,6 +303,7 @@ mod tests {
         assert_eq!(one("At least 99.9 % of agents").value, 99.9);
         assert!(figures("see issue 4 and step 2").is_empty());
         assert!(figures("v2 and h264 codecs").is_empty());
+        assert_eq!(one("under 1 MB per 100 agents").unit, "mb");
     }
 
     // Proves a figure stronger than the cited claim is an overstatement, and a weaker or

@@ -142,7 +142,9 @@ pub fn check(markdown: &str, claims: &[ClaimResult]) -> Vec<ProseClaim> {
             in_fence = !in_fence;
             continue;
         }
-        if in_fence || !has_numeric_claim(&strip_inline_code(line)) {
+        let prose = strip_inline_code(line);
+        let numeric = has_numeric_claim(&prose) || !figures::figures(&prose).is_empty();
+        if in_fence || !numeric {
             continue;
         }
         let ids = claim_ids(line);
