@@ -140,7 +140,7 @@ fn vacuous(what: &str, wanted: &str, recorded: &BTreeSet<&str>) -> Verdict {
         _ => format!("no span carries the attribute «{wanted}»"),
     };
     Verdict::new(
-        format!("«{wanted}» is a {what} the evidence carries"),
+        format!("«{wanted}» is one of the {what}s the evidence carries"),
         false,
         format!("a span with the {what} «{wanted}», as the step names it"),
         missing,
