@@ -82,17 +82,7 @@ fn step_of_another_keyword_named() {
         text,
         &["probe.feature:7:9: «5 work items» is a Given step, but here it counts as a Then step"],
     );
-    let dir = tempfile::tempdir().expect("temp dir");
-    let features = dir.path().join("features");
-    std::fs::create_dir_all(&features).expect("features dir");
-    std::fs::write(features.join("probe.feature"), text).expect("write feature");
-    let options = steps::SuiteOptions {
-        features_dir: features,
-        reports_dir: dir.path().join("reports"),
-        quiet: true,
-        ..steps::SuiteOptions::default()
-    };
-    let outcome = futures::executor::block_on(steps::run_suite(&options)).expect("runner starts");
+    let (_dir, outcome) = super::suite::run_text("probe.feature", text);
     assert!(!outcome.passed);
     let failure = outcome.scenarios[0].failure.clone().unwrap_or_default();
     assert!(

@@ -34,4 +34,6 @@ mod runner;
 // Planted false and vacuous claims, one per metric: none may be VERIFIED.
 mod planted;
 mod snapshots;
+// The one helper that runs a feature text through the suite runner.
+mod suite;
 mod verify;

@@ -6,8 +6,6 @@
 use swarmspec::claims::{self, ClaimStatus, Ledger, ScenarioMetrics};
 use swarmspec::report::ScenarioResult;
 
-use super::steps::{run_suite, SuiteOptions};
-
 const FEATURE: &str = r#"Feature: planted evidence
   @every-claim-failed
   Scenario: the coordinator is down for the whole run, so every claim fails
@@ -186,16 +184,7 @@ fn ledger() -> Ledger {
 // is planted, and that the vacuous ones are UNVERIFIED for the right reason.
 #[test]
 fn planted_false_claims_are_never_verified() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::create_dir_all(dir.path().join("features")).expect("features dir");
-    std::fs::write(dir.path().join("features/planted.feature"), FEATURE).expect("feature");
-    let options = SuiteOptions {
-        features_dir: dir.path().join("features"),
-        reports_dir: dir.path().join("reports"),
-        quiet: true,
-        ..SuiteOptions::default()
-    };
-    let suite = futures::executor::block_on(run_suite(&options)).expect("suite runs");
+    let (_dir, suite) = super::suite::run_text("planted.feature", FEATURE);
     let no_then = suite
         .scenarios
         .iter()

@@ -153,18 +153,8 @@ fn vacuous_steps_fail() {
 // reported with its own status, "no assertion".
 #[test]
 fn a_scenario_without_then_is_no_assertion() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let features = dir.path().join("features");
-    std::fs::create_dir_all(&features).expect("features dir");
     let text = "Feature: silent\n  Scenario: silent\n    Given deterministic mode\n    And a swarm of 5 developer agents\n    And 5 work items\n    When the swarm runs\n";
-    std::fs::write(features.join("silent.feature"), text).expect("feature");
-    let options = steps::SuiteOptions {
-        features_dir: features,
-        reports_dir: dir.path().join("reports"),
-        quiet: true,
-        ..steps::SuiteOptions::default()
-    };
-    let suite = futures::executor::block_on(steps::run_suite(&options)).expect("suite runs");
+    let (_dir, suite) = super::suite::run_text("silent.feature", text);
     assert_eq!(
         suite.scenarios[0].status,
         swarmspec::report::ScenarioStatus::NoAssertion
@@ -175,21 +165,11 @@ fn a_scenario_without_then_is_no_assertion() {
 // failed (seed N)": the cause (team sizes that do not add up) is in the message.
 #[test]
 fn a_failed_swarm_run_carries_its_cause() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let features = dir.path().join("features");
-    std::fs::create_dir_all(&features).expect("features dir");
     let text = "Feature: probe\n  Scenario: probe\n    Given deterministic mode\n    \
                 And a swarm of 5 developer agents\n    And teams of sizes \"2,2\"\n    \
                 And 5 work items\n    When the swarm runs\n    \
                 Then every submitted work item is completed\n";
-    std::fs::write(features.join("probe.feature"), text).expect("write feature");
-    let options = steps::SuiteOptions {
-        features_dir: features,
-        reports_dir: dir.path().join("reports"),
-        quiet: true,
-        ..steps::SuiteOptions::default()
-    };
-    let outcome = futures::executor::block_on(steps::run_suite(&options)).expect("the suite runs");
+    let (_dir, outcome) = super::suite::run_text("probe.feature", text);
     let failure = outcome
         .scenarios
         .first()

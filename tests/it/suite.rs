@@ -1,0 +1,22 @@
+//! The one way the integration tests run a feature text through the real suite runner: write
+//! it to a fresh temp directory and run it quietly, so a change to `SuiteOptions` touches one
+//! place.
+
+use super::steps::{run_suite, SuiteOptions, SuiteOutcome};
+
+/// Runs `text` as `features/NAME` in a fresh directory; the directory lives as long as the
+/// returned guard (reports are in `reports/` beside the features).
+pub fn run_text(name: &str, text: &str) -> (tempfile::TempDir, SuiteOutcome) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let features = dir.path().join("features");
+    std::fs::create_dir_all(&features).expect("features dir");
+    std::fs::write(features.join(name), text).expect("write feature");
+    let options = SuiteOptions {
+        features_dir: features,
+        reports_dir: dir.path().join("reports"),
+        quiet: true,
+        ..SuiteOptions::default()
+    };
+    let outcome = futures::executor::block_on(run_suite(&options)).expect("the suite runs");
+    (dir, outcome)
+}
