@@ -2,8 +2,10 @@
 //!
 //! A swarm (seeded, simulated) drives a coordinator (the system under test); every operation
 //! leaves an OpenTelemetry span and a latency sample in a per-run capture; evidence checks
-//! decide from that capture alone. This library knows nothing of cucumber: the Gherkin steps
-//! in `steps/` are thin callers of it.
+//! decide from that capture alone. The engine, evidence and reports know nothing of cucumber:
+//! the Gherkin steps (`steps/`, compiled in as `swarmspec::steps` by the default `steps`
+//! feature) are thin callers of them, and another crate can run them against its own
+//! coordinator.
 
 /// The external-command adapter: drives another coordinator through its command line and
 /// checks its acknowledged history against its final state.
@@ -32,6 +34,10 @@ pub mod ingest;
 pub mod mutants;
 /// The report model and its renderers (JSON, Markdown, JUnit, HTML) and run history.
 pub mod report;
+/// The Gherkin step catalogue, its World and the cucumber runner (feature `steps`).
+#[cfg(feature = "steps")]
+#[path = "../steps/mod.rs"]
+pub mod steps;
 /// Coordination state in a directory of JSON files (the Scrum-at-Scale layout), safe for many
 /// OS processes.
 pub mod store;

@@ -1,14 +1,6 @@
 //! The `swarmspec` command line.
 
 mod cli;
-// The Gherkin steps, shared with tests/features.rs, so verify runs the same suite.
-#[path = "../steps/mod.rs"]
-#[allow(
-    dead_code,
-    unused_imports,
-    reason = "the test runners use parts of the steps module the CLI does not"
-)]
-mod steps;
 
 use std::process::ExitCode;
 

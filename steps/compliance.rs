@@ -5,23 +5,23 @@
 
 use std::sync::Arc;
 
+use crate::compliance::access::{AccessPolicy, AccessRequest, Action};
+use crate::compliance::audit::{AuditEntry, AuditLog};
+use crate::compliance::canary::{Planted, ScratchDir};
+use crate::compliance::catalog::{self, HostileClass, Probe, Submission, WorkCatalog};
+use crate::compliance::chain::Tamper;
+use crate::compliance::checks::{self, Handling};
+use crate::compliance::secrets::{ScanReport, SecretScanner};
+use crate::compliance::validation::{self, InputField};
+use crate::compliance::{self as compliance_lib};
+use crate::coordination::Role;
+use crate::evidence::Evidence;
+use crate::telemetry::time_base::SIMULATED_EPOCH_UNIX_S;
+use crate::telemetry::{Capture, LatencyBook};
+use crate::Error;
 use anyhow::Context as _;
 use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
-use swarmspec::compliance::access::{AccessPolicy, AccessRequest, Action};
-use swarmspec::compliance::audit::{AuditEntry, AuditLog};
-use swarmspec::compliance::canary::{Planted, ScratchDir};
-use swarmspec::compliance::catalog::{self, HostileClass, Probe, Submission, WorkCatalog};
-use swarmspec::compliance::chain::Tamper;
-use swarmspec::compliance::checks::{self, Handling};
-use swarmspec::compliance::secrets::{ScanReport, SecretScanner};
-use swarmspec::compliance::validation::{self, InputField};
-use swarmspec::compliance::{self as compliance_lib};
-use swarmspec::coordination::Role;
-use swarmspec::evidence::Evidence;
-use swarmspec::telemetry::time_base::SIMULATED_EPOCH_UNIX_S;
-use swarmspec::telemetry::{Capture, LatencyBook};
-use swarmspec::Error;
 
 use super::SwarmWorld;
 
@@ -41,7 +41,7 @@ pub struct ComplianceState {
     report: Option<ScanReport>,
     catalog: WorkCatalog,
     probe: Option<Probe>,
-    stored: Vec<(String, swarmspec::error::Result<usize>)>,
+    stored: Vec<(String, crate::error::Result<usize>)>,
 }
 
 impl ComplianceState {
@@ -314,7 +314,7 @@ fn controls_pass(world: &mut SwarmWorld, directory: String) -> anyhow::Result<()
         root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(&directory);
     }
     let spans = world.evidence()?.spans.clone();
-    for verdict in swarmspec::compliance::controls::report(&spans, &root) {
+    for verdict in crate::compliance::controls::report(&spans, &root) {
         world.judge(verdict)?;
     }
     Ok(())

@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
+use crate::coordination::breaker::BreakerConfig;
+use crate::coordination::retry::RetryPolicy;
+use crate::coordination::{Discipline, Mutant, Role};
+use crate::evidence::{self, Verdict};
+use crate::swarm::{Contention, CrashFault, Mode, OutageFault};
 use cucumber::{given, then, when};
-use swarmspec::coordination::breaker::BreakerConfig;
-use swarmspec::coordination::retry::RetryPolicy;
-use swarmspec::coordination::{Discipline, Mutant, Role};
-use swarmspec::evidence::{self, Verdict};
-use swarmspec::swarm::{Contention, CrashFault, Mode, OutageFault};
 
 use super::SwarmWorld;
 

@@ -2,9 +2,9 @@
 //! Each `When` leaves the session's spans in `world.evidence`, so the generic steps in
 //! `telemetry.rs` work on deploys too.
 
+use crate::deployment::{Action, Behaviour, Environment, RouterDiscipline, Strategy};
+use crate::evidence::{self, Verdict};
 use cucumber::{given, then, when};
-use swarmspec::deployment::{Action, Behaviour, Environment, RouterDiscipline, Strategy};
-use swarmspec::evidence::{self, Verdict};
 
 use super::SwarmWorld;
 
@@ -24,7 +24,7 @@ fn run(world: &mut SwarmWorld, action: Action) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn spans(world: &SwarmWorld) -> anyhow::Result<&[swarmspec::telemetry::SpanRecord]> {
+fn spans(world: &SwarmWorld) -> anyhow::Result<&[crate::telemetry::SpanRecord]> {
     Ok(&world.evidence()?.spans)
 }
 

@@ -8,10 +8,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use crate::evidence::{self, Comparison};
+use crate::ingest::{self, IngestReport};
 use anyhow::Context as _;
 use cucumber::{given, then};
-use swarmspec::evidence::{self, Comparison};
-use swarmspec::ingest::{self, IngestReport};
 
 use super::SwarmWorld;
 

@@ -2,11 +2,11 @@
 //! own (the bench's memory probe), so its resident-memory growth is that swarm's alone, not
 //! whatever the test process already held or freed from earlier scenarios.
 
+use crate::bench::swarm::memory_probe_in_child;
+use crate::evidence::Verdict;
+use crate::swarm::Mode;
+use crate::telemetry::CaptureLevel;
 use cucumber::{then, when};
-use swarmspec::bench::swarm::memory_probe_in_child;
-use swarmspec::evidence::Verdict;
-use swarmspec::swarm::Mode;
-use swarmspec::telemetry::CaptureLevel;
 
 use super::SwarmWorld;
 

@@ -37,3 +37,10 @@ pub mod runner;
 
 pub use runner::{run_features, run_suite, SuiteOptions, SuiteOutcome};
 pub use world::SwarmWorld;
+
+/// Names the swarmspec executable that steps running child processes use (split workers,
+/// memory probes): a test runner outside the CLI passes `env!("CARGO_BIN_EXE_swarmspec")`.
+/// Only the first call counts.
+pub fn set_executable(path: impl Into<std::path::PathBuf>) {
+    let _ = processes::EXECUTABLE.set(path.into());
+}

@@ -4,13 +4,13 @@
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 
+use crate::compliance::canary::ScratchDir;
+use crate::evidence::{Evidence, Verdict};
+use crate::store::{acknowledged, audit};
+use crate::swarm::processes::{self, SplitPlan};
+use crate::swarm::SwarmConfig;
 use anyhow::Context as _;
 use cucumber::{given, then};
-use swarmspec::compliance::canary::ScratchDir;
-use swarmspec::evidence::{Evidence, Verdict};
-use swarmspec::store::{acknowledged, audit};
-use swarmspec::swarm::processes::{self, SplitPlan};
-use swarmspec::swarm::SwarmConfig;
 
 use super::SwarmWorld;
 
@@ -25,14 +25,33 @@ pub struct SplitState {
     worker_verdicts: Vec<Verdict>,
 }
 
-/// The swarmspec executable: the one cargo built for the tests, or this very program when
-/// the steps run inside `swarmspec verify`.
+/// The swarmspec executable that child processes run (split workers, memory probes, the
+/// file store's command line): set by the test runner (`SWARMSPEC_EXE_OVERRIDE`), else the
+/// `SWARMSPEC_EXE` environment variable, else this very program when the steps run inside
+/// `swarmspec verify`.
 pub fn executable() -> anyhow::Result<PathBuf> {
-    match option_env!("CARGO_BIN_EXE_swarmspec") {
-        Some(path) => Ok(PathBuf::from(path)),
-        None => std::env::current_exe().context("finding the swarmspec executable"),
+    if let Some(path) = EXECUTABLE.get() {
+        return Ok(path.clone());
     }
+    if let Some(path) = std::env::var_os("SWARMSPEC_EXE") {
+        return Ok(PathBuf::from(path));
+    }
+    let me = std::env::current_exe().context("finding the swarmspec executable")?;
+    let named_swarmspec = me
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .is_some_and(|stem| stem == "swarmspec");
+    anyhow::ensure!(
+        named_swarmspec,
+        "this step runs the swarmspec executable in a child process, and {} is not it: set \
+         SWARMSPEC_EXE to its path, or call `swarmspec::steps::set_executable` in your runner",
+        me.display()
+    );
+    Ok(me)
 }
+
+/// Where `executable` finds swarmspec; set once by a test runner.
+pub(crate) static EXECUTABLE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 
 impl SplitState {
     /// Runs `config` split across the processes, in a fresh store; returns merged evidence.

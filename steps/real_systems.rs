@@ -6,26 +6,16 @@
 //! its fixtures travel together (into the binary's embedded copy too: the fixture scripts are
 //! run through their interpreter, so they need no execute bit).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::adapter::{self, history, AdapterConfig, AdapterRun, RunPlan};
+use crate::evidence::{Evidence, Verdict};
+use crate::telemetry::Capture;
 use anyhow::Context as _;
 use cucumber::{then, when};
-use swarmspec::adapter::{self, history, AdapterConfig, AdapterRun, RunPlan};
-use swarmspec::evidence::{Evidence, Verdict};
-use swarmspec::telemetry::Capture;
 
 use super::ingestion::resolve;
 use super::SwarmWorld;
-
-/// The swarmspec executable the file-store config calls as `{swarmspec}`: the one Cargo
-/// built for the integration tests, else the running CLI itself.
-fn swarmspec_exe() -> anyhow::Result<PathBuf> {
-    match option_env!("CARGO_BIN_EXE_swarmspec") {
-        Some(path) => Ok(PathBuf::from(path)),
-        None => std::env::current_exe().context("locating the swarmspec executable"),
-    }
-}
 
 fn history_of(world: &SwarmWorld) -> anyhow::Result<&AdapterRun> {
     world.adapter.as_ref().context(
@@ -48,7 +38,7 @@ fn drive(
         items,
         seed: world.config.seed,
         run_dir: adapter::scratch_dir("scenario"),
-        swarmspec: swarmspec_exe()?,
+        swarmspec: super::processes::executable()?,
     };
     let capture = Arc::new(Capture::new(plan.seed));
     let run = adapter::run(&config, &plan, Arc::clone(&capture));
@@ -59,7 +49,7 @@ fn drive(
     let mut record = super::record::external("command");
     record.insert(
         "agents".into(),
-        swarmspec::claims::conditions::number(agents as f64),
+        crate::claims::conditions::number(agents as f64),
     );
     world.run_record = record;
     Ok(())

@@ -2,10 +2,9 @@
 //! the configuration that ran (after any seed override) and the machine, never from what
 //! the scenario's name or tags say.
 
-use swarmspec::claims::conditions::{number, text};
-use swarmspec::claims::RunRecord;
-use swarmspec::coordination::Discipline;
-use swarmspec::swarm::{Contention, Mode, SwarmConfig};
+use crate::claims::conditions::{number, text};
+use crate::claims::RunRecord;
+use crate::swarm::{Contention, Mode, SwarmConfig};
 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())

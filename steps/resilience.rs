@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
+use crate::evidence;
+use crate::swarm::{Faults, PartitionFault, SkewFault, SlowFault};
 use cucumber::{given, then};
-use swarmspec::evidence;
-use swarmspec::swarm::{Faults, PartitionFault, SkewFault, SlowFault};
 
 use super::SwarmWorld;
 

@@ -6,17 +6,17 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::claims::metrics;
+use crate::report::{series, ScenarioResult, ScenarioStatus};
 use anyhow::Context as _;
 use cucumber::event::ScenarioFinished;
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
 use cucumber::writer::{self, Stats as _};
 use cucumber::{World as _, WriterExt as _};
-use swarmspec::claims::metrics;
-use swarmspec::report::{series, ScenarioResult, ScenarioStatus};
 
 use super::world::{SwarmWorld, OTLP_TARGET, SEED_OVERRIDE};
-use swarmspec::telemetry::otlp::OtlpTarget;
+use crate::telemetry::otlp::OtlpTarget;
 
 /// How to run a suite.
 #[derive(Debug, Clone, Default)]
@@ -102,7 +102,7 @@ fn scenario_result(
         verdicts: Vec::new(),
         metrics: metrics::Observed::new(),
         unmeasured: metrics::Unmeasured::new(),
-        record: swarmspec::claims::RunRecord::new(),
+        record: crate::claims::RunRecord::new(),
         latencies: Vec::new(),
         throughput_series: Vec::new(),
         timeline: Vec::new(),

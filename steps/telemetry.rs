@@ -1,13 +1,13 @@
 //! Generic evidence steps: a spec writer can assert on any span or histogram with these,
 //! without writing Rust. Each prints the observed value beside the expected one.
 
+use crate::evidence::vocabulary::{self, Intent};
+use crate::evidence::{self, Comparison, SpanFilter, Verdict};
+use crate::telemetry::otlp::{receiver, OtlpConfig, OtlpTarget, Receiver};
+use crate::telemetry::OpKind;
+use crate::telemetry::SpanRecord;
 use anyhow::Context as _;
 use cucumber::{given, then};
-use swarmspec::evidence::vocabulary::{self, Intent};
-use swarmspec::evidence::{self, Comparison, SpanFilter, Verdict};
-use swarmspec::telemetry::otlp::{receiver, OtlpConfig, OtlpTarget, Receiver};
-use swarmspec::telemetry::OpKind;
-use swarmspec::telemetry::SpanRecord;
 
 use super::SwarmWorld;
 

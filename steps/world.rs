@@ -3,16 +3,16 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::claims::metrics::{Observed, Unmeasured};
+use crate::claims::RunRecord;
+use crate::coordination::{Discipline, Mutant};
+use crate::deployment::DeploymentPlan;
+use crate::evidence::{Evidence, Verdict};
+use crate::swarm::{RunOutcome, Swarm, SwarmConfig};
+use crate::telemetry::otlp::{ExportReport, OtlpTarget, Receiver, RunAttributes};
+use crate::telemetry::{Capture, CaptureLevel};
 use anyhow::Context as _;
 use cucumber::World;
-use swarmspec::claims::metrics::{Observed, Unmeasured};
-use swarmspec::claims::RunRecord;
-use swarmspec::coordination::{Discipline, Mutant};
-use swarmspec::deployment::DeploymentPlan;
-use swarmspec::evidence::{Evidence, Verdict};
-use swarmspec::swarm::{RunOutcome, Swarm, SwarmConfig};
-use swarmspec::telemetry::otlp::{ExportReport, OtlpTarget, Receiver, RunAttributes};
-use swarmspec::telemetry::{Capture, CaptureLevel};
 
 /// The scenario's swarm, its evidence and its verdicts.
 #[derive(Debug, World)]
@@ -41,7 +41,7 @@ pub struct SwarmWorld {
     /// Audit log, scan report, access policy and work catalog of the compliance steps.
     pub compliance: super::compliance::ComplianceState,
     /// What reading a span file skipped, when the evidence came from one.
-    pub ingest: Option<swarmspec::ingest::IngestReport>,
+    pub ingest: Option<crate::ingest::IngestReport>,
     /// A swarm split across OS processes on a file store (processes steps only).
     pub split: super::processes::SplitState,
     /// The collector this scenario's spans also go to (else `OTLP_TARGET`'s, if set).
@@ -51,7 +51,7 @@ pub struct SwarmWorld {
     /// What became of the last run's exported spans.
     pub export: Option<ExportReport>,
     /// The history of a system driven through its command line (real_systems steps).
-    pub adapter: Option<swarmspec::adapter::AdapterRun>,
+    pub adapter: Option<crate::adapter::AdapterRun>,
 }
 
 /// A seed that replaces every scenario's own (set by `swarmspec verify --seed`). One verify
@@ -191,7 +191,7 @@ impl SwarmWorld {
     /// refused (`evidence::ingestion::qualified`): nothing passes on spans that were dropped.
     pub fn judge(&mut self, verdict: Verdict) -> anyhow::Result<()> {
         let verdict = match &self.ingest {
-            Some(report) => swarmspec::evidence::ingestion::qualified(verdict, report),
+            Some(report) => crate::evidence::ingestion::qualified(verdict, report),
             None => verdict,
         };
         self.judge_as_is(verdict)

@@ -1,21 +1,14 @@
 //! The Gherkin suite: every `.feature` under `features/`, run with the same steps the CLI
 //! uses. Exits non-zero if any step fails, is skipped (undefined) or a file does not parse.
 
-#[path = "../steps/mod.rs"]
-#[allow(
-    dead_code,
-    unused_imports,
-    reason = "the steps module also serves the CLI, which uses all of it"
-)]
-mod steps;
-
 use std::path::Path;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    swarmspec::steps::set_executable(env!("CARGO_BIN_EXE_swarmspec"));
     let (features, reports) = (root.join("features"), root.join("reports"));
-    match futures::executor::block_on(steps::run_features(&features, &reports)) {
+    match futures::executor::block_on(swarmspec::steps::run_features(&features, &reports)) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(error) => {

@@ -6,11 +6,11 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
-use crate::steps::world::MUTANT_OVERRIDE;
-use crate::steps::{run_suite, SuiteOptions};
 use swarmspec::coordination::Mutant;
 use swarmspec::mutants::{KillMatrix, MutantRun};
 use swarmspec::report::ScenarioResult;
+use swarmspec::steps::world::MUTANT_OVERRIDE;
+use swarmspec::steps::{run_suite, SuiteOptions};
 
 /// The mutants `--mutants` selected.
 #[derive(Debug, Clone)]

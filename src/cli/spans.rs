@@ -11,10 +11,10 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
-use crate::steps::ingestion::SPANS_UNDER_CHECK;
-use crate::steps::{run_suite, SuiteOptions};
 use swarmspec::evidence;
 use swarmspec::ingest;
+use swarmspec::steps::ingestion::SPANS_UNDER_CHECK;
+use swarmspec::steps::{run_suite, SuiteOptions};
 
 /// Subcommands of `swarmspec spans`.
 #[derive(Debug, Subcommand)]

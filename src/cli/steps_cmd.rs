@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::steps::catalogue;
+use swarmspec::steps::catalogue;
 
 /// Options of `swarmspec steps`.
 #[derive(Debug, Args)]

@@ -12,11 +12,11 @@ use clap::Args;
 
 use super::embedded;
 use super::progress::DelayedBar;
-use crate::steps::{run_suite, SuiteOptions};
 use swarmspec::claims::{self, ClaimResult, ClaimStatus, Ledger, ScenarioMetrics};
 use swarmspec::report::{
     self, history, Machine, RunInfo, RunReport, ScenarioResult, ScenarioStatus, Summary,
 };
+use swarmspec::steps::{run_suite, SuiteOptions};
 
 /// Options of `swarmspec verify`.
 #[derive(Debug, Args)]
@@ -213,7 +213,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         }
         None => vec![args.seed],
     };
-    let mut suite = crate::steps::SuiteOutcome::default();
+    let mut suite = swarmspec::steps::SuiteOutcome::default();
     let mut template = None;
     {
         let _bar = DelayedBar::start(None, Arc::clone(&finished), "scenarios finished");

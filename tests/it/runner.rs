@@ -11,6 +11,7 @@ fn run_feature(text: &str) -> bool {
     let features = dir.join("features");
     std::fs::create_dir_all(&features).expect("temp dir");
     std::fs::write(features.join("probe.feature"), text).expect("write feature");
+    swarmspec::steps::set_executable(env!("CARGO_BIN_EXE_swarmspec"));
     let passed = futures::executor::block_on(steps::run_features(&features, &dir.join("reports")))
         .expect("the runner starts");
     let _ = std::fs::remove_dir_all(&dir);

@@ -7,7 +7,7 @@ use swarmspec::claims::{self, Ledger, ScenarioMetrics};
 use swarmspec::report::ScenarioResult;
 use swarmspec::report::{markdown, Machine, RunInfo, RunReport, Summary};
 
-use super::steps::{run_suite, SuiteOptions};
+use swarmspec::steps::{run_suite, SuiteOptions};
 
 const FEATURE: &str = "Feature: snapshot
   @race
@@ -65,6 +65,7 @@ fn seeded_report(dir: &Path) -> RunReport {
         quiet: true,
         ..SuiteOptions::default()
     };
+    swarmspec::steps::set_executable(env!("CARGO_BIN_EXE_swarmspec"));
     let suite = futures::executor::block_on(run_suite(&options)).expect("suite runs");
     let ledger = Ledger::parse(LEDGER, "snapshot ledger").expect("ledger");
     let measured: Vec<ScenarioMetrics> = suite

@@ -2,7 +2,7 @@
 //! it to a fresh temp directory and run it quietly, so a change to `SuiteOptions` touches one
 //! place.
 
-use super::steps::{run_suite, SuiteOptions, SuiteOutcome};
+use swarmspec::steps::{run_suite, SuiteOptions, SuiteOutcome};
 
 /// Runs `text` as `features/NAME` in a fresh directory; the directory lives as long as the
 /// returned guard (reports are in `reports/` beside the features).
@@ -17,6 +17,7 @@ pub fn run_text(name: &str, text: &str) -> (tempfile::TempDir, SuiteOutcome) {
         quiet: true,
         ..SuiteOptions::default()
     };
+    swarmspec::steps::set_executable(env!("CARGO_BIN_EXE_swarmspec"));
     let outcome = futures::executor::block_on(run_suite(&options)).expect("the suite runs");
     (dir, outcome)
 }
