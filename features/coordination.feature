@@ -25,7 +25,7 @@ Feature: Coordination of a Scrum-at-Scale agent swarm
     deterministic runs. The deadline bounds a run on an engine that never lets work finish.
     Given throughput mode
     And a swarm of 200 developer agents
-    And 20000 work items
+    And 1000 work items
     And the agents race for the same items
     And the run stops after 30 seconds
     When the swarm runs

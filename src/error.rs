@@ -23,6 +23,24 @@ pub enum Error {
     /// The coordinator refused service (an injected outage, or a real backend failure).
     #[error("coordinator unavailable: {0}")]
     Unavailable(String),
+    /// A call to a system under test may or may not have taken effect (it timed out, or the
+    /// system died with it in flight): the history checks treat it as "maybe", never as
+    /// proof that nothing happened.
+    #[error("outcome unknown, the call may have applied: {0}")]
+    Indefinite(String),
+    /// A system under test misbehaved at its boundary (a protocol violation, a child that
+    /// exited or refused the handshake) or its config is unusable; names the system.
+    #[error("{system}: {problem}")]
+    System {
+        /// The system spec or config file.
+        system: String,
+        /// What went wrong, quoting the offending line of output when there is one.
+        problem: String,
+    },
+    /// The scenario needs something the system under test does not offer (a call, virtual
+    /// time, a planted defect): it is reported not applicable, never passed.
+    #[error("not applicable: {0}")]
+    NotApplicable(String),
     /// The async runtime that hosts the swarm could not be built.
     #[error("could not start the swarm runtime: {0}")]
     Runtime(#[from] std::io::Error),
@@ -139,7 +157,8 @@ pub enum Error {
         /// What is wrong, and what would be accepted.
         problem: String,
     },
-    /// A command-adapter config is malformed; names the file, line and problem.
+    /// A command-adapter or process-system config is malformed; names the file, line and
+    /// problem.
     #[error("{}:{line}: {problem}", path.display())]
     AdapterConfig {
         /// The config file.
@@ -160,3 +179,12 @@ pub enum Error {
 
 /// The crate's result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Whether a failed call certainly did not take effect. Only `Indefinite` says it may
+    /// have: every other error is raised before the system could change anything, or is the
+    /// system's own definite refusal.
+    pub fn is_definite(&self) -> bool {
+        !matches!(self, Error::Indefinite(_))
+    }
+}

@@ -43,6 +43,9 @@ pub mod steps;
 pub mod store;
 /// The seeded swarm simulator: agents, roles, teams, workload, run loop, faults.
 pub mod swarm;
+/// The system under test named by one spec string (`memory`, `file:DIR`, `process:…`),
+/// opened as a `Coordinator` with its capabilities; the process protocol.
+pub mod systems;
 /// Per-run capture: one tracer provider with an in-memory exporter, plus latency histograms.
 pub mod telemetry;
 

@@ -180,6 +180,8 @@ mod tests {
             latencies: Vec::new(),
             throughput_series: Vec::new(),
             timeline: Vec::new(),
+            system: "memory".into(),
+            system_log: Vec::new(),
         }
     }
 

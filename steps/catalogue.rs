@@ -19,6 +19,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("processes", include_str!("processes.rs")),
     ("real_systems", include_str!("real_systems.rs")),
     ("memory", include_str!("memory.rs")),
+    ("systems", include_str!("systems.rs")),
 ];
 
 /// The shipped features, where examples come from.

@@ -22,6 +22,17 @@ fn executable() -> anyhow::Result<std::path::PathBuf> {
 /// keeps its peak memory growth per 100 agents, when the child could measure one.
 #[when("the swarm runs in a process of its own, measuring its memory")]
 fn runs_measured(world: &mut SwarmWorld) -> anyhow::Result<()> {
+    let system = super::systems::under_test(world)?;
+    if system != crate::systems::SystemSpec::Memory {
+        let why = format!(
+            "system {} is not swarmspec's engine, and this step measures that engine's own \
+             memory in a child process",
+            system.label()
+        );
+        world.system_label = system.label();
+        world.not_applicable = Some(why.clone());
+        anyhow::bail!("not applicable: {why}");
+    }
     let (agents, items) = (world.config.agent_count, world.config.item_count);
     let probe = memory_probe_in_child(&executable()?, agents, items, CaptureLevel::Spans)?;
     let mut ran = world.config.clone();

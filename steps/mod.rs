@@ -18,6 +18,8 @@ pub mod ingestion;
 pub mod processes;
 // Real coordinators driven through their command line, judged by the history checker.
 mod real_systems;
+// Which system a scenario drives, and faults done to a child-process system.
+pub mod systems;
 // Memory claims measured in a child process that runs only that swarm.
 mod memory;
 // The run record of each scenario (what it actually ran), for claims' conditions.
@@ -42,5 +44,5 @@ pub use world::SwarmWorld;
 /// memory probes): a test runner outside the CLI passes `env!("CARGO_BIN_EXE_swarmspec")`.
 /// Only the first call counts.
 pub fn set_executable(path: impl Into<std::path::PathBuf>) {
-    let _ = processes::EXECUTABLE.set(path.into());
+    crate::systems::set_swarmspec_executable(path);
 }

@@ -26,32 +26,10 @@ pub struct SplitState {
 }
 
 /// The swarmspec executable that child processes run (split workers, memory probes, the
-/// file store's command line): set by the test runner (`SWARMSPEC_EXE_OVERRIDE`), else the
-/// `SWARMSPEC_EXE` environment variable, else this very program when the steps run inside
-/// `swarmspec verify`.
+/// file store's command line): see `systems::swarmspec_executable`.
 pub fn executable() -> anyhow::Result<PathBuf> {
-    if let Some(path) = EXECUTABLE.get() {
-        return Ok(path.clone());
-    }
-    if let Some(path) = std::env::var_os("SWARMSPEC_EXE") {
-        return Ok(PathBuf::from(path));
-    }
-    let me = std::env::current_exe().context("finding the swarmspec executable")?;
-    let named_swarmspec = me
-        .file_stem()
-        .and_then(|stem| stem.to_str())
-        .is_some_and(|stem| stem == "swarmspec");
-    anyhow::ensure!(
-        named_swarmspec,
-        "this step runs the swarmspec executable in a child process, and {} is not it: set \
-         SWARMSPEC_EXE to its path, or call `swarmspec::steps::set_executable` in your runner",
-        me.display()
-    );
-    Ok(me)
+    Ok(crate::systems::swarmspec_executable()?)
 }
-
-/// Where `executable` finds swarmspec; set once by a test runner.
-pub(crate) static EXECUTABLE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 
 impl SplitState {
     /// Runs `config` split across the processes, in a fresh store; returns merged evidence.

@@ -78,3 +78,29 @@ pub fn external(system: &str) -> RunRecord {
     record.insert("system".into(), text(system));
     record
 }
+
+/// Adds faults done to a child-process system (`kill`, `pause`, `slow`) to the record's
+/// `faults`, so claims that need a run without faults do not count it.
+pub fn add_process_faults(record: &mut RunRecord, faults: &[super::systems::ProcessFault]) {
+    use super::systems::ProcessFault;
+    if faults.is_empty() {
+        return;
+    }
+    let mut kinds: Vec<String> = record
+        .get("faults")
+        .map(ToString::to_string)
+        .filter(|kinds| kinds != "none")
+        .into_iter()
+        .collect();
+    for fault in faults {
+        kinds.push(
+            match fault {
+                ProcessFault::KillRestart { .. } => "kill",
+                ProcessFault::Pause { .. } => "pause",
+                ProcessFault::Slow(_) => "slow",
+            }
+            .into(),
+        );
+    }
+    record.insert("faults".into(), text(kinds.join("+")));
+}

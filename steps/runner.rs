@@ -38,6 +38,9 @@ pub struct SuiteOptions {
     pub finished_scenarios: Option<Arc<AtomicU64>>,
     /// A collector every scenario's spans are also exported to.
     pub otlp: Option<OtlpTarget>,
+    /// The system every scenario that names none runs against (else `SWARMSPEC_SYSTEM`,
+    /// else `memory`).
+    pub system: Option<crate::systems::SystemSpec>,
 }
 
 /// What a suite run produced.
@@ -106,11 +109,30 @@ fn scenario_result(
         latencies: Vec::new(),
         throughput_series: Vec::new(),
         timeline: Vec::new(),
+        system: String::new(),
+        system_log: Vec::new(),
     };
     let Some(world) = world else { return result };
     result.seed = world.config.seed;
+    result.system = world.system_label.clone();
+    result.system_log = std::mem::take(&mut world.system_log);
+    if let Some(why) = world.not_applicable.take() {
+        result.status = ScenarioStatus::NotApplicable;
+        result.failure = Some(why);
+        return result;
+    }
     result.verdicts = std::mem::take(&mut world.verdicts);
     result.record = std::mem::take(&mut world.run_record);
+    // A scenario that passes by catching a system broken on purpose (a lossy or racy child,
+    // say) ran no correct engine, whatever its configuration said.
+    let broken_on_purpose = result.verdicts.iter().any(|v| v.is_expected_refutation());
+    let engine = result.record.get("engine").map(ToString::to_string);
+    if broken_on_purpose && engine.as_deref().is_none_or(|e| e == "correct") {
+        result.record.insert(
+            "engine".into(),
+            crate::claims::conditions::text("broken-on-purpose"),
+        );
+    }
     if let Some(evidence) = world.evidence.take() {
         result.mode = Some(world.config.mode.as_str().to_owned());
         let measurement = metrics::measure(&evidence);
@@ -165,6 +187,26 @@ fn print_ledger(entries: &[ScenarioResult]) {
     }
 }
 
+/// Lists the scenarios the system under test could not run, with why (never silently).
+fn print_not_applicable(entries: &[ScenarioResult]) {
+    let inapplicable: Vec<&ScenarioResult> = entries
+        .iter()
+        .filter(|entry| entry.status == ScenarioStatus::NotApplicable)
+        .collect();
+    if inapplicable.is_empty() {
+        return;
+    }
+    eprintln!();
+    eprintln!(
+        "[Not applicable] {} scenario(s) need what the system under test does not offer:",
+        inapplicable.len()
+    );
+    for entry in inapplicable {
+        let why = entry.failure.as_deref().unwrap_or_default();
+        eprintln!("  {} › {}: {why}", entry.feature, entry.name);
+    }
+}
+
 /// Runs the features in `options.features_dir`.
 pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
     let reports_dir = &options.reports_dir;
@@ -197,6 +239,7 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
     }
     *lock(&SEED_OVERRIDE) = options.seed;
     *lock(&OTLP_TARGET) = options.otlp.clone();
+    *lock(&super::systems::SYSTEM_OVERRIDE) = options.system.clone();
     // Paths in steps are relative to the features' directory (or a single feature's).
     let features_root = if options.features_dir.is_file() {
         options.features_dir.parent().map(Path::to_path_buf)
@@ -247,11 +290,13 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
         .await;
     *lock(&SEED_OVERRIDE) = None;
     *lock(&OTLP_TARGET) = None;
+    *lock(&super::systems::SYSTEM_OVERRIDE) = None;
 
     let scenarios = lock(&results).clone();
     if !options.quiet {
         print_ledger(&scenarios);
     }
+    print_not_applicable(&scenarios);
     let path = reports_dir.join("verdicts.json");
     let json = serde_json::to_string_pretty(&scenarios).context("serialising the verdicts")?;
     std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))?;
@@ -268,8 +313,22 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
             problems.len()
         );
     }
+    // Cucumber counts a not-applicable scenario's refused run step as a failure; the suite
+    // does not, but it still needs one scenario that did apply and pass.
+    let only_inapplicable_failed = finished.parsing_errors() == 0
+        && finished.hook_errors() == 0
+        && scenarios.iter().all(|s| {
+            matches!(
+                s.status,
+                ScenarioStatus::Passed
+                    | ScenarioStatus::NoAssertion
+                    | ScenarioStatus::NotApplicable
+            )
+        })
+        && scenarios.iter().any(|s| s.status == ScenarioStatus::Passed);
+    let cucumber_passed = !finished.execution_has_failed() || only_inapplicable_failed;
     Ok(SuiteOutcome {
-        passed: ran_something && problems.is_empty() && !finished.execution_has_failed(),
+        passed: ran_something && problems.is_empty() && cucumber_passed,
         problems: problems.iter().map(ToString::to_string).collect(),
         scenarios,
         parse_errors: finished.parsing_errors(),

@@ -7,8 +7,10 @@ use crate::claims::metrics::{Observed, Unmeasured};
 use crate::claims::RunRecord;
 use crate::coordination::{Discipline, Mutant};
 use crate::deployment::DeploymentPlan;
+use crate::evidence::durability::FinalState;
 use crate::evidence::{Evidence, Verdict};
 use crate::swarm::{RunOutcome, Swarm, SwarmConfig};
+use crate::systems::SystemSpec;
 use crate::telemetry::otlp::{ExportReport, OtlpTarget, Receiver, RunAttributes};
 use crate::telemetry::{Capture, CaptureLevel};
 use anyhow::Context as _;
@@ -52,6 +54,19 @@ pub struct SwarmWorld {
     pub export: Option<ExportReport>,
     /// The history of a system driven through its command line (real_systems steps).
     pub adapter: Option<crate::adapter::AdapterRun>,
+    /// The system this scenario names (`Given the system under test is "SPEC"`).
+    pub system: Option<crate::systems::SystemSpec>,
+    /// The system the last run drove, as its spec reads.
+    pub system_label: String,
+    /// Faults done to a child-process system during the run.
+    pub process_faults: Vec<super::systems::ProcessFault>,
+    /// Why the scenario cannot run against its system, when it cannot.
+    pub not_applicable: Option<String>,
+    /// The last lines a child-process system wrote to stderr, for the report.
+    pub system_log: Vec<String>,
+    /// Each submitted item as the system showed it after the run (systems opened by a
+    /// spec only: the memory engine lives and dies inside the run).
+    pub final_state: Option<std::collections::BTreeMap<String, FinalState>>,
 }
 
 /// A seed that replaces every scenario's own (set by `swarmspec verify --seed`). One verify
@@ -112,6 +127,12 @@ impl SwarmWorld {
             receiver: None,
             export: None,
             adapter: None,
+            system: None,
+            system_label: "memory".into(),
+            process_faults: Vec::new(),
+            not_applicable: None,
+            system_log: Vec::new(),
+            final_state: None,
         }
     }
 
@@ -119,12 +140,16 @@ impl SwarmWorld {
     pub fn run_swarm(&mut self) -> anyhow::Result<()> {
         // The evidence about to be judged is this run's, not a span file's.
         self.ingest = None;
+        self.final_state = None;
         if let Some(seed) = seed_override() {
             self.config.seed = seed;
         }
+        let system = super::systems::under_test(self)?;
+        self.system_label = system.label();
         // A scenario that broke the engine on purpose keeps its own defect: it checks that
-        // one defect is caught, and would fail (a false kill) under any other.
-        if self.config.discipline == Discipline::Correct {
+        // one defect is caught, and would fail (a false kill) under any other. Planted
+        // defects live in the memory engine only.
+        if self.config.discipline == Discipline::Correct && system == SystemSpec::Memory {
             if let Some(mutant) = mutant_override()? {
                 self.config.discipline = Discipline::Mutant(mutant);
             }
@@ -133,8 +158,20 @@ impl SwarmWorld {
             let evidence = self.split.run(&self.config)?;
             self.evidence = Some(evidence);
             self.run_record = super::record::swarm(&self.config, processes, "file");
+            self.system_label = "file (split across processes)".into();
             return Ok(());
         }
+        let prepared = if system == SystemSpec::Memory && self.process_faults.is_empty() {
+            None
+        } else {
+            match super::systems::prepare(&system, &self.config, &self.process_faults)? {
+                Ok(prepared) => Some(prepared),
+                Err(why) => {
+                    self.not_applicable = Some(why.clone());
+                    anyhow::bail!("not applicable: {why}");
+                }
+            }
+        };
         let target = self.otlp.clone().or_else(|| {
             OTLP_TARGET
                 .lock()
@@ -143,7 +180,7 @@ impl SwarmWorld {
         });
         let (export, exports) = match &target {
             Some(target) => {
-                let run = RunAttributes::new(self.config.seed, "memory");
+                let run = RunAttributes::new(self.config.seed, system.kind());
                 let (export, processor) = target.start(Some(&run))?;
                 (Some(export), vec![processor])
             }
@@ -154,8 +191,26 @@ impl SwarmWorld {
             CaptureLevel::default(),
             exports,
         ));
-        let outcome = Swarm::new(self.config.clone())
-            .run(Arc::clone(&capture))
+        let mut swarm = Swarm::new(self.config.clone());
+        let mut driver = None;
+        if let Some(prepared) = &prepared {
+            swarm = swarm
+                .with_coordinator(Arc::clone(&prepared.factory))
+                .with_capabilities(prepared.capabilities);
+            if let Some(child) = prepared.process.as_ref() {
+                if !self.process_faults.is_empty() {
+                    driver = Some(super::systems::FaultDriver::start(
+                        Arc::clone(child),
+                        self.process_faults.clone(),
+                        swarm.finished_counter(),
+                        self.config.item_count,
+                    ));
+                }
+            }
+        }
+        let outcome = swarm.run(Arc::clone(&capture));
+        let fault_problems = driver.map(super::systems::FaultDriver::finish);
+        let outcome = outcome
             // Cucumber shows a step's error by its Display, which drops the causes: the
             // chain goes into the message itself, so the report says why the run failed.
             .map_err(|error| {
@@ -165,9 +220,30 @@ impl SwarmWorld {
                     anyhow::Error::from(error)
                 )
             })?;
-        self.run_record = super::record::swarm(&self.config, 1, "memory");
+        self.run_record = super::record::swarm(&self.config, 1, &system.kind());
+        super::record::add_process_faults(&mut self.run_record, &self.process_faults);
         self.evidence = Some(Evidence::from_capture(&capture)?);
         self.outcome = Some(outcome);
+        self.final_state = prepared
+            .as_ref()
+            .map(|prepared| super::systems::read_back(prepared, self.evidence.as_ref()));
+        if let Some(child) = prepared.as_ref().and_then(|p| p.process.as_ref()) {
+            let (mut problems, stderr) = child.faults();
+            problems.extend(fault_problems.unwrap_or_default());
+            self.system_log = stderr;
+            // Dropping the prepared system closes the child before the scenario is judged.
+            drop(prepared);
+            if !problems.is_empty() {
+                anyhow::bail!(
+                    "the system under test {} misbehaved at its boundary (seed {}); the run \
+                     recorded so far is kept as evidence:\n  {}{}",
+                    self.system_label,
+                    self.config.seed,
+                    problems.join("\n  "),
+                    stderr_tail(&self.system_log)
+                );
+            }
+        }
         // A lost export is the collector's loss, not the scenario's: warn, keep the verdicts
         // (unless the scenario chose the collector, when its own steps judge the export).
         self.export = export.map(|export| export.finish(&capture));
@@ -208,4 +284,12 @@ impl SwarmWorld {
             anyhow::bail!("{text}\n    replay: seed {}", self.config.seed)
         }
     }
+}
+
+/// The child's last stderr lines, indented under an error, or nothing.
+fn stderr_tail(lines: &[String]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    format!("\n  its stderr ended with:\n    {}", lines.join("\n    "))
 }

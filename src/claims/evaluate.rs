@@ -60,6 +60,8 @@ pub enum Standing {
     Failed,
     /// It ran but asserted nothing: its figures count toward no claim.
     NoAssertion,
+    /// It could not run against the system under test: it measured nothing.
+    NotApplicable,
 }
 
 /// What one scenario measured, what it ran, and how it ended.
@@ -186,6 +188,9 @@ fn left_out_because(
     match scenario.standing {
         Standing::Passed => None,
         Standing::NoAssertion => Some("the scenario asserted nothing (no Then step)".into()),
+        Standing::NotApplicable => {
+            Some("the scenario was not applicable to the system under test".into())
+        }
         Standing::Failed if claim.comparator.holds(value, claim.threshold) => {
             Some("the scenario failed: its figure may refute a claim, never verify one".into())
         }

@@ -81,6 +81,9 @@ enum Command {
     /// complete, state), so the command adapter can drive it like any other system.
     #[command(subcommand)]
     Store(store_cmd::StoreCommand),
+    /// Serve swarmspec's reference engine over the process protocol on stdin/stdout
+    /// (docs/process-protocol.md): the protocol's cost baseline, and a model for your own.
+    ServeProcess,
 }
 
 /// Options of `swarmspec audit-store`.
@@ -131,5 +134,21 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Spans(command) => spans::spans(command),
         Command::AuditStore(args) => audit_store(args),
         Command::Store(command) => store_cmd::store(command),
+        Command::ServeProcess => serve_process(),
     }
+}
+
+/// Serves the reference engine to a parent until stdin closes.
+fn serve_process() -> anyhow::Result<ExitCode> {
+    use swarmspec::coordination::{Discipline, MemoryCoordinator};
+    // Ids count from 0, not from the Unix epoch, so they stay below 2^53 as the protocol asks.
+    let factory = Box::new(|lease_ns: u64| {
+        Box::new(MemoryCoordinator::new(0, lease_ns, Discipline::Correct))
+            as Box<dyn swarmspec::coordination::Coordinator>
+    });
+    let input = std::io::stdin().lock();
+    let output = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    swarmspec::systems::process::server::serve(factory, input, output)
+        .context("serving the process protocol")?;
+    Ok(ExitCode::SUCCESS)
 }

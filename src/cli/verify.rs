@@ -62,6 +62,22 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "NAMES", num_args = 0..=1, default_missing_value = "all",
           value_parser = super::mutants::parse)]
     mutants: Option<super::mutants::Selection>,
+    /// The system under test for every scenario that does not name its own: `memory` (the
+    /// reference engine), `file:DIR` (a fresh file store per scenario inside DIR) or
+    /// `process:CONFIG.toml` (a child process speaking docs/process-protocol.md). Scenarios
+    /// that need what the system lacks are reported not applicable, with the reason.
+    #[arg(long, env = "SWARMSPEC_SYSTEM", value_name = "SPEC", value_parser = parse_system)]
+    system: Option<swarmspec::systems::SystemSpec>,
+}
+
+fn parse_system(text: &str) -> Result<swarmspec::systems::SystemSpec, String> {
+    let spec = swarmspec::systems::SystemSpec::parse(text).map_err(|error| error.to_string())?;
+    match &spec {
+        swarmspec::systems::SystemSpec::Process(path) if !path.is_file() => {
+            Err(format!("{}: no such process config file", path.display()))
+        }
+        _ => Ok(spec),
+    }
 }
 
 /// This moment's run id (also the `swarmspec.run.id` of exported spans).
@@ -172,10 +188,22 @@ fn print_summary(report: &RunReport, out: &Path) {
         }
     }
     let s = &report.summary;
+    let inapplicable = match s.scenarios_not_applicable {
+        0 => String::new(),
+        n => format!(", {n} not applicable"),
+    };
     println!(
-        "\nscenarios: {} passed, {} failed, {} with no assertion; claims: {} verified, {} refuted, {} unverified, {} regressed",
+        "\nscenarios: {} passed, {} failed, {} with no assertion{inapplicable}; claims: {} verified, {} refuted, {} unverified, {} regressed",
         s.scenarios_passed, s.scenarios_failed, s.scenarios_no_assertion, s.claims_verified, s.claims_refuted, s.claims_unverified, s.claims_regressed
     );
+    if let Some(system) = report
+        .scenarios
+        .iter()
+        .map(|s| s.system.as_str())
+        .find(|s| !s.is_empty())
+    {
+        println!("system under test: {system}");
+    }
     println!("reports: {}", out.display());
 }
 
@@ -230,6 +258,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 quiet: true,
                 finished_scenarios: Some(Arc::clone(&finished)),
                 otlp: otlp.clone(),
+                system: args.system.clone(),
             };
             let one = futures::executor::block_on(run_suite(&options))?;
             template.get_or_insert(options);

@@ -159,9 +159,14 @@ static SCRATCH_COUNT: AtomicU64 = AtomicU64::new(0);
 impl ScratchDir {
     /// A fresh, empty directory.
     pub fn new() -> Result<Self> {
+        Self::new_in(&std::env::temp_dir())
+    }
+
+    /// A fresh, empty directory inside `parent`.
+    pub fn new_in(parent: &Path) -> Result<Self> {
         let n = SCRATCH_COUNT.fetch_add(1, Ordering::Relaxed);
         let name = format!("swarmspec-scratch-{}-{n}", std::process::id());
-        let path = std::env::temp_dir().join(name);
+        let path = parent.join(name);
         let write_error = |source| Error::WriteFile {
             path: path.clone(),
             source,

@@ -60,3 +60,47 @@ pub trait Coordinator: Send + Sync {
         Ok(None)
     }
 }
+
+/// A shared coordinator is a coordinator: lets the fault wrapper (`Faulty`) sit in front of
+/// any system under test, whoever built it.
+impl<C: Coordinator + ?Sized> Coordinator for std::sync::Arc<C> {
+    fn register_agent(&self, role: Role, team: TeamId, now_ns: u64) -> Result<AgentId> {
+        (**self).register_agent(role, team, now_ns)
+    }
+    fn submit(&self, spec: WorkSpec, now_ns: u64) -> Result<WorkId> {
+        (**self).submit(spec, now_ns)
+    }
+    fn peek(&self, item: WorkId) -> Result<ItemView> {
+        (**self).peek(item)
+    }
+    fn claim(&self, agent: AgentId, item: WorkId, now_ns: u64) -> Result<ClaimOutcome> {
+        (**self).claim(agent, item, now_ns)
+    }
+    fn progress(
+        &self,
+        agent: AgentId,
+        item: WorkId,
+        percent: u8,
+        now_ns: u64,
+    ) -> Result<Ownership> {
+        (**self).progress(agent, item, percent, now_ns)
+    }
+    fn complete(&self, agent: AgentId, item: WorkId, now_ns: u64) -> Result<CompleteOutcome> {
+        (**self).complete(agent, item, now_ns)
+    }
+    fn release(&self, agent: AgentId, item: WorkId, now_ns: u64) -> Result<Ownership> {
+        (**self).release(agent, item, now_ns)
+    }
+    fn handoff(&self, agent: AgentId, item: WorkId, now_ns: u64) -> Result<HandoffOutcome> {
+        (**self).handoff(agent, item, now_ns)
+    }
+    fn heartbeat(&self, agent: AgentId, now_ns: u64) -> Result<()> {
+        (**self).heartbeat(agent, now_ns)
+    }
+    fn reap_expired(&self, now_ns: u64) -> Result<Vec<Reaped>> {
+        (**self).reap_expired(now_ns)
+    }
+    fn unfinished_items(&self) -> Result<Option<usize>> {
+        (**self).unfinished_items()
+    }
+}

@@ -12,6 +12,8 @@ pub mod breaker;
 pub mod deployment;
 /// Order-sensitive digests of a run's spans, for determinism checks.
 pub mod digest;
+/// Every completion a system acknowledged is still in the state it ends in.
+pub mod durability;
 /// Checks of an OTLP export: the collector got every captured span, or the loss was reported.
 pub mod export;
 /// Holds reconstructed from claim/complete/release/reap spans: overlaps, reclaims, stages.

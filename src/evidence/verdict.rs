@@ -4,6 +4,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// How an `expect_refuted` verdict's check begins.
+const EXPECTED_REFUTATION_PREFIX: &str = "the check «";
+
 /// One check's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
@@ -37,12 +40,18 @@ impl Verdict {
         }
     }
 
+    /// Whether this verdict is an `expect_refuted` one: its scenario drove a system broken on
+    /// purpose, so its figures describe that breakage and count toward no claim.
+    pub fn is_expected_refutation(&self) -> bool {
+        self.check.starts_with(EXPECTED_REFUTATION_PREFIX)
+    }
+
     /// Passes exactly when `inner` failed and named its evidence: used to show that a check
     /// catches a deliberately broken system.
     pub fn expect_refuted(inner: Verdict) -> Verdict {
         let caught = !inner.passed && !inner.evidence.is_empty();
         Verdict {
-            check: format!("the check «{}» fails", inner.check),
+            check: format!("{EXPECTED_REFUTATION_PREFIX}{}» fails", inner.check),
             passed: caught,
             expected: format!(
                 "refuted with evidence (the system was broken on purpose); {}",

@@ -28,7 +28,12 @@ pub fn render(report: &RunReport) -> String {
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"swarmspec\">\n",
     );
-    let unasserted = |s: &&super::model::ScenarioResult| s.status == ScenarioStatus::NoAssertion;
+    let unasserted = |s: &&super::model::ScenarioResult| {
+        matches!(
+            s.status,
+            ScenarioStatus::NoAssertion | ScenarioStatus::NotApplicable
+        )
+    };
     let skipped = report.scenarios.iter().filter(unasserted).count();
     let failed = report
         .scenarios
@@ -50,6 +55,9 @@ pub fn render(report: &RunReport) -> String {
         );
         if scenario.status == ScenarioStatus::NoAssertion {
             let _ = write!(out, "<skipped message=\"no assertion: no Then step\"/>");
+        } else if scenario.status == ScenarioStatus::NotApplicable {
+            let why = scenario.failure.clone().unwrap_or_default();
+            let _ = write!(out, "<skipped message=\"{}\"/>", escape(&why));
         } else if scenario.status != ScenarioStatus::Passed {
             let message = scenario
                 .failure

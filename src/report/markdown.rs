@@ -88,6 +88,12 @@ pub fn render_body(report: &RunReport) -> String {
         s.claims_unverified,
         s.claims_regressed
     );
+    if s.scenarios_not_applicable > 0 {
+        out.push_str(&format!(
+            "{} scenario(s) were not applicable to the system under test (listed below with why).\n\n",
+            s.scenarios_not_applicable
+        ));
+    }
     out.push_str("## Claims\n\n| claim | status | observed | expected | statement |\n|---|---|---|---|---|\n");
     for claim in &report.claims {
         let _ = writeln!(

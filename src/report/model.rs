@@ -60,6 +60,9 @@ pub enum ScenarioStatus {
     /// Every step passed but none was a `Then`: it proved nothing, counts toward no claim,
     /// and fails `verify --strict`.
     NoAssertion,
+    /// It needs something the system under test does not offer (a call, virtual time, a
+    /// planted defect): nothing ran, it counts toward no claim, and it is listed with why.
+    NotApplicable,
 }
 
 impl ScenarioStatus {
@@ -70,6 +73,7 @@ impl ScenarioStatus {
             ScenarioStatus::Passed => Standing::Passed,
             ScenarioStatus::Failed | ScenarioStatus::Skipped => Standing::Failed,
             ScenarioStatus::NoAssertion => Standing::NoAssertion,
+            ScenarioStatus::NotApplicable => Standing::NotApplicable,
         }
     }
 
@@ -80,6 +84,7 @@ impl ScenarioStatus {
             ScenarioStatus::Failed => "failed",
             ScenarioStatus::Skipped => "skipped",
             ScenarioStatus::NoAssertion => "no assertion",
+            ScenarioStatus::NotApplicable => "not applicable",
         }
     }
 }
@@ -151,6 +156,12 @@ pub struct ScenarioResult {
     pub throughput_series: Vec<(f64, f64)>,
     /// Spans to draw, for scenarios tagged `@timeline`.
     pub timeline: Vec<TimelineSpan>,
+    /// The system under test, as its spec reads (`memory`, `process:…`).
+    #[serde(default)]
+    pub system: String,
+    /// The last lines a child-process system wrote to stderr.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub system_log: Vec<String>,
 }
 
 impl ScenarioResult {
@@ -179,6 +190,9 @@ pub struct Summary {
     /// Ran without asserting anything (no `Then`).
     #[serde(default)]
     pub scenarios_no_assertion: usize,
+    /// Not applicable to the system under test.
+    #[serde(default)]
+    pub scenarios_not_applicable: usize,
     /// Claims VERIFIED.
     pub claims_verified: usize,
     /// Claims REFUTED.
@@ -199,11 +213,13 @@ impl Summary {
         let with = |status| scenarios.iter().filter(|s| s.status == status).count();
         let passed = with(ScenarioStatus::Passed);
         let no_assertion = with(ScenarioStatus::NoAssertion);
+        let not_applicable = with(ScenarioStatus::NotApplicable);
         Self {
             scenarios: scenarios.len(),
             scenarios_passed: passed,
-            scenarios_failed: scenarios.len() - passed - no_assertion,
+            scenarios_failed: scenarios.len() - passed - no_assertion - not_applicable,
             scenarios_no_assertion: no_assertion,
+            scenarios_not_applicable: not_applicable,
             claims_verified: count(ClaimStatus::Verified),
             claims_refuted: count(ClaimStatus::Refuted),
             claims_refuted_known: claims
@@ -239,6 +255,7 @@ impl RunReport {
     pub fn passed(&self, strict: bool) -> bool {
         let s = &self.summary;
         s.scenarios > 0
+            && s.scenarios_passed > 0
             && s.scenarios_failed == 0
             && !self.claims.iter().any(|c| c.fails_run())
             && self

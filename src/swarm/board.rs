@@ -61,12 +61,16 @@ impl Board {
 impl Board {
     /// The first entry `is_open` accepts, moving the shared sweep past entries it rejects.
     /// Shared by all agents, so the whole board is swept once per run, not once per agent.
-    pub fn first_open(&self, is_open: impl Fn(WorkId) -> bool) -> Option<WorkId> {
+    /// An entry `is_open` cannot judge (`None`: the system did not answer) stops the sweep
+    /// where it is, to be judged again later: skipping it would lose the item for good.
+    pub fn first_open(&self, is_open: impl Fn(WorkId) -> Option<bool>) -> Option<WorkId> {
         let mut cursor = self.sweep_cursor.load(Ordering::Acquire);
         loop {
             let item = self.get(cursor)?;
-            if is_open(item) {
-                return Some(item);
+            match is_open(item) {
+                Some(true) => return Some(item),
+                Some(false) => {}
+                None => return None,
             }
             // Only move on from the entry we judged; if another agent moved first, resume there.
             cursor = match self.sweep_cursor.compare_exchange(

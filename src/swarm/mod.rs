@@ -84,6 +84,7 @@ pub struct Swarm {
     config: SwarmConfig,
     finished: Arc<AtomicU64>,
     factory: Option<CoordinatorFactory>,
+    capabilities: crate::systems::Capabilities,
     /// Set by `attached`: work on these items instead of submitting new ones.
     existing: Option<Vec<ExistingItem>>,
 }
@@ -95,6 +96,7 @@ impl Swarm {
             config,
             finished: Arc::new(AtomicU64::new(0)),
             factory: None,
+            capabilities: crate::systems::Capabilities::ALL,
             existing: None,
         }
     }
@@ -109,10 +111,18 @@ impl Swarm {
     }
 
     /// Runs against the coordinator `factory` builds instead of a `MemoryCoordinator` (a
-    /// `FileStore`, say). The configured faults and claim discipline are the memory engine's
-    /// and do not apply to it.
+    /// `FileStore`, a child process, a user's own engine). The configured faults at the
+    /// boundary (outages, partitions, error rates) wrap it as they wrap the memory engine;
+    /// the claim discipline (planted defects) is the memory engine's and does not apply.
     pub fn with_coordinator(mut self, factory: CoordinatorFactory) -> Self {
         self.factory = Some(factory);
+        self
+    }
+
+    /// Tells the run what the system offers (see `systems::Capabilities`): without
+    /// heartbeat agents do not send them, without reap no reaper runs. Defaults to all.
+    pub fn with_capabilities(mut self, capabilities: crate::systems::Capabilities) -> Self {
+        self.capabilities = capabilities;
         self
     }
 
@@ -176,14 +186,14 @@ impl Swarm {
     }
 
     fn coordinator(&self, time_base: TimeBase) -> Result<Arc<dyn Coordinator>> {
-        if let Some(factory) = &self.factory {
-            return factory(time_base);
-        }
-        let engine = MemoryCoordinator::new(
-            time_base.epoch_unix_ns(),
-            self.config.lease_duration.as_nanos() as u64,
-            self.config.discipline,
-        );
+        let engine: Arc<dyn Coordinator> = match &self.factory {
+            Some(factory) => factory(time_base)?,
+            None => Arc::new(MemoryCoordinator::new(
+                time_base.epoch_unix_ns(),
+                self.config.lease_duration.as_nanos() as u64,
+                self.config.discipline,
+            )),
+        };
         let faults = &self.config.faults;
         let window = |start: std::time::Duration, length: std::time::Duration, team| Outage {
             start_ns: start.as_nanos() as u64,
@@ -202,7 +212,7 @@ impl Swarm {
             ));
         }
         if outages.is_empty() && faults.error_rate == 0.0 {
-            return Ok(Arc::new(engine));
+            return Ok(engine);
         }
         let schedule = FaultSchedule {
             outages,
@@ -244,6 +254,7 @@ impl Swarm {
             clock,
             time_base,
             deadline_ns: config.deadline.as_nanos() as u64,
+            capabilities: self.capabilities,
         });
 
         let submitted = match &self.existing {
@@ -275,7 +286,11 @@ impl Swarm {
             .counted_externally
             .then(|| tokio::spawn(watcher::run(Arc::clone(&shared))));
         let (stop_reaper, reaper_stop) = tokio::sync::watch::channel(false);
-        let reaper = tokio::spawn(reaper::run(Arc::clone(&shared), reaper_stop));
+        // A system without server-side reaping has no expired leases to reopen.
+        let reaper = self
+            .capabilities
+            .reap
+            .then(|| tokio::spawn(reaper::run(Arc::clone(&shared), reaper_stop)));
         let agents_start_ns = clock.now_ns();
         let handles: Vec<_> = self
             .plan_agents()
@@ -295,9 +310,11 @@ impl Swarm {
         let agents_duration_ns = end_ns.saturating_sub(agents_start_ns);
         // The receiver may already be gone if the reaper stopped on its own; that is fine.
         let _ = stop_reaper.send(true);
-        reaper
-            .await
-            .map_err(|error| Error::Capture(format!("the reaper task failed: {error}")))?;
+        if let Some(reaper) = reaper {
+            reaper
+                .await
+                .map_err(|error| Error::Capture(format!("the reaper task failed: {error}")))?;
+        }
         if let Some(watcher) = watcher {
             watcher
                 .await

@@ -36,6 +36,9 @@ pub struct Shared {
     pub time_base: TimeBase,
     /// Run-relative time at which everything stops.
     pub deadline_ns: u64,
+    /// What the system under test offers: agents heartbeat and the reaper runs only if it
+    /// has those calls.
+    pub capabilities: crate::systems::Capabilities,
 }
 
 impl Shared {

@@ -82,7 +82,12 @@ impl Agent {
                     });
                 }
                 Err(error) => {
-                    let attrs = self.item_attrs(item, stage, "error", attempt);
+                    let mut attrs = self.item_attrs(item, stage, "error", attempt);
+                    // A call that may have applied (a timeout, a child killed with it in
+                    // flight) is "maybe" to the history checks, never proof of nothing.
+                    if !error.is_definite() {
+                        attrs.push(KeyValue::new("error.definite", false));
+                    }
                     let description = error.to_string();
                     self.recorder
                         .op(op, start_ns, end_ns, attrs, OpResult::Failed(&description));

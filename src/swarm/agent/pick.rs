@@ -64,7 +64,13 @@ impl Agent {
                 }
                 // Once the cursor has run dry, sweep for items handed to an agent that
                 // crashed before claiming them, so they are not lost.
-                if let Some(item) = board.first_open(|item| looks_open(item, stage)) {
+                let judged = |item: WorkId| {
+                    coordinator
+                        .peek(item)
+                        .ok()
+                        .map(|view| view.status == ItemStatus::Open && view.stage == stage)
+                };
+                if let Some(item) = board.first_open(judged) {
                     return Some((item, stage));
                 }
                 continue;
