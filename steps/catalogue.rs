@@ -172,9 +172,16 @@ fn feature_steps() -> Vec<String> {
 
 /// Every step definition, grouped by domain in source order, each with an example.
 pub fn catalogue() -> Vec<StepEntry> {
+    catalogue_with(&[])
+}
+
+/// The catalogue plus the steps defined in `extra` sources (a crate's own step files,
+/// `(domain, include_str!("steps.rs"))`), so the pre-run check knows them too.
+pub fn catalogue_with(extra: &[(&'static str, &'static str)]) -> Vec<StepEntry> {
     let steps = feature_steps();
     let mut entries: Vec<StepEntry> = SOURCES
         .iter()
+        .chain(extra)
         .flat_map(|(domain, source)| entries_of(domain, source))
         .collect();
     for entry in &mut entries {

@@ -41,6 +41,9 @@ pub struct SuiteOptions {
     /// The system every scenario that names none runs against (else `SWARMSPEC_SYSTEM`,
     /// else `memory`).
     pub system: Option<crate::systems::SystemSpec>,
+    /// Step definitions of the calling crate, as `(domain, source text)` (pass
+    /// `include_str!` of each file), so the pre-run check does not call them unknown.
+    pub extra_step_sources: Vec<(&'static str, &'static str)>,
 }
 
 /// What a suite run produced.
@@ -233,7 +236,8 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
         Box::new(std::io::stdout())
     };
     let (junit, json) = (open("junit.xml")?, open("cucumber.json")?);
-    let problems = super::precheck::check(&options.features_dir, &super::catalogue::catalogue());
+    let catalogue = super::catalogue::catalogue_with(&options.extra_step_sources);
+    let problems = super::precheck::check(&options.features_dir, &catalogue);
     for problem in &problems {
         eprintln!("{problem}");
     }

@@ -259,6 +259,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 finished_scenarios: Some(Arc::clone(&finished)),
                 otlp: otlp.clone(),
                 system: args.system.clone(),
+                extra_step_sources: Vec::new(),
             };
             let one = futures::executor::block_on(run_suite(&options))?;
             template.get_or_insert(options);
