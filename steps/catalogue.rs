@@ -78,6 +78,10 @@ fn entries_of(domain: &'static str, source: &str) -> Vec<StepEntry> {
     let mut entries = Vec::new();
     for (index, line) in lines.iter().enumerate() {
         let trimmed = line.trim_start();
+        // `#[cucumber::then(…)]` is the same attribute as `#[then(…)]` after a `use`.
+        let trimmed = trimmed
+            .strip_prefix("#[cucumber::")
+            .map_or(trimmed.to_owned(), |rest| format!("#[{rest}"));
         let Some(keyword) = [
             ("#[given(", "Given"),
             ("#[when(", "When"),

@@ -210,8 +210,17 @@ fn print_not_applicable(entries: &[ScenarioResult]) {
     }
 }
 
+/// One suite at a time per process: the seed, collector and system overrides are
+/// process-wide settings, so two suites at once (parallel tests) would run on each other's.
+static ONE_SUITE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 /// Runs the features in `options.features_dir`.
+#[allow(
+    clippy::await_holding_lock,
+    reason = "the guard serialises whole suites; each suite's future runs on its caller's thread"
+)]
 pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
+    let _one_at_a_time = lock(&ONE_SUITE_AT_A_TIME);
     let reports_dir = &options.reports_dir;
     std::fs::create_dir_all(reports_dir).with_context(|| {
         format!(

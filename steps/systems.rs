@@ -22,6 +22,10 @@ use crate::systems::process::ProcessCoordinator;
 use crate::systems::{Capabilities, OpenContext, OpenSystem, SystemSpec};
 use crate::telemetry::TimeBase;
 
+/// Set (by CI) to make a process system whose program is missing a failure instead of a
+/// not-applicable scenario.
+pub const REQUIRE_PROGRAMS: &str = "SWARMSPEC_REQUIRE_PROGRAMS";
+
 /// The system every scenario that names none runs against (set by `verify --system`).
 pub static SYSTEM_OVERRIDE: Mutex<Option<SystemSpec>> = Mutex::new(None);
 
@@ -83,6 +87,18 @@ pub fn prepare(
     faults: &[ProcessFault],
 ) -> anyhow::Result<Result<Prepared, String>> {
     let label = system.label();
+    if let SystemSpec::Process(path) = system {
+        let config = crate::systems::process::ProcessConfig::load(path)?;
+        if let Some(program) = config.missing_program() {
+            let why = format!("system {label} needs `{program}`, which this machine does not have");
+            // Skipped loudly here; a CI that installs the program makes its absence a failure.
+            if std::env::var_os(REQUIRE_PROGRAMS).is_some() {
+                anyhow::bail!("{why} (and {REQUIRE_PROGRAMS} is set)");
+            }
+            eprintln!("warning: {why}: the scenario is not applicable (set {REQUIRE_PROGRAMS}=1 to fail instead)");
+            return Ok(Err(why));
+        }
+    }
     let keep: Arc<Mutex<Option<OpenSystem>>> = Arc::default();
     let (capabilities, process) = match system.declared_capabilities() {
         Some(capabilities) => (capabilities, None),

@@ -9,6 +9,8 @@
 
 /// The raw CAS baseline and the engine without a swarm.
 pub mod limits;
+/// Round trips over the process protocol, to a Rust child and to the Python coordinator.
+pub mod protocol;
 /// Swarm runs at each capture level, and the memory probe.
 pub mod swarm;
 
@@ -45,6 +47,10 @@ pub struct BenchPlan {
     pub memory_agent_counts: Vec<usize>,
     /// Items of the span-cost probes (with `swarm_agents` agents).
     pub span_probe_items: usize,
+    /// Items claimed and completed over the process protocol by a Rust child.
+    pub protocol_items: usize,
+    /// The same against the shipped Python coordinator (slower by nature).
+    pub python_protocol_items: usize,
 }
 
 /// Runs per measurement: the issue asks for at least five.
@@ -64,6 +70,8 @@ impl BenchPlan {
             deterministic_items: 20_000,
             memory_agent_counts: vec![1_000, 10_000, 100_000],
             span_probe_items: 100_000,
+            protocol_items: 100_000,
+            python_protocol_items: 10_000,
         }
     }
 
@@ -78,6 +86,8 @@ impl BenchPlan {
             deterministic_items: 1_000,
             memory_agent_counts: vec![100, 1_000],
             span_probe_items: 2_000,
+            protocol_items: 2_000,
+            python_protocol_items: 500,
             ..Self::full(cores)
         }
     }
@@ -223,6 +233,7 @@ pub fn run(plan: &BenchPlan, exe: &Path, progress: &mut dyn FnMut(&str)) -> Resu
     let name = format!("engine: Coordinator claim+complete, {cores} threads");
     rows.extend(row(&name, "claims/s", &engine, limit));
     progress(&name);
+    rows.extend(protocol_rows(plan, exe, limit, progress)?);
     let shape = |level, worker_threads, contention, mode, item_count| SwarmShape {
         agent_count: plan.swarm_agents,
         item_count,
@@ -300,6 +311,53 @@ pub fn run(plan: &BenchPlan, exe: &Path, progress: &mut dyn FnMut(&str)) -> Resu
         span_cost,
         wall_s: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The process-protocol rows: a Rust child (`swarmspec serve-process`, the protocol's own
+/// cost) and, when run from the repository, the shipped Python coordinator.
+fn protocol_rows(
+    plan: &BenchPlan,
+    exe: &Path,
+    limit: f64,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<Row>> {
+    let scratch = crate::compliance::canary::ScratchDir::new()?;
+    let command = serde_json::to_string(&[exe.to_string_lossy().as_ref(), "serve-process"])
+        .map_err(|error| crate::Error::Bench(error.to_string()))?;
+    let rust = scratch.write("rust.toml", &format!("command = {command}\n"))?;
+    let python = Path::new("features/data/process/correct.toml");
+    let callers = protocol::CALLERS;
+    let mut targets = vec![(
+        format!("protocol: Rust child, {callers} callers"),
+        rust,
+        plan.protocol_items,
+        false,
+    )];
+    if python.is_file() {
+        targets.push((
+            format!("protocol: Python coordinator, {callers} callers"),
+            python.to_path_buf(),
+            plan.python_protocol_items,
+            true,
+        ));
+    } else {
+        progress("protocol: Python coordinator skipped (run from the repository root)");
+    }
+    let mut rows = Vec::new();
+    for (name, config, items, optional) in targets {
+        // The Python row needs python3; a machine without it still gets every other row.
+        let samples = match repeat(plan.repeats, || protocol::round_trips(&config, items)) {
+            Ok(samples) => samples,
+            Err(error) if optional => {
+                progress(&format!("{name} skipped: {error}"));
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        rows.extend(row(&name, "claims/s", &samples, limit));
+        progress(&name);
+    }
+    Ok(rows)
 }
 
 fn no_samples() -> crate::Error {

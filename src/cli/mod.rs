@@ -146,7 +146,7 @@ fn serve_process() -> anyhow::Result<ExitCode> {
         Box::new(MemoryCoordinator::new(0, lease_ns, Discipline::Correct))
             as Box<dyn swarmspec::coordination::Coordinator>
     });
-    let input = std::io::stdin().lock();
+    let input = std::io::BufReader::with_capacity(1 << 16, std::io::stdin());
     let output = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     swarmspec::systems::process::server::serve(factory, input, output)
         .context("serving the process protocol")?;

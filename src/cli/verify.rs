@@ -72,12 +72,12 @@ pub struct VerifyArgs {
 
 fn parse_system(text: &str) -> Result<swarmspec::systems::SystemSpec, String> {
     let spec = swarmspec::systems::SystemSpec::parse(text).map_err(|error| error.to_string())?;
-    match &spec {
-        swarmspec::systems::SystemSpec::Process(path) if !path.is_file() => {
-            Err(format!("{}: no such process config file", path.display()))
-        }
-        _ => Ok(spec),
+    // A config is read now, so its mistakes are reported at their line before anything runs.
+    if let swarmspec::systems::SystemSpec::Process(path) = &spec {
+        swarmspec::systems::process::ProcessConfig::load(path)
+            .map_err(|error| error.to_string())?;
     }
+    Ok(spec)
 }
 
 /// This moment's run id (also the `swarmspec.run.id` of exported spans).

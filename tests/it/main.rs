@@ -28,6 +28,9 @@ mod runner;
 // Planted false and vacuous claims, one per metric: none may be VERIFIED.
 mod planted;
 mod snapshots;
+// Other systems under test: process-protocol failures, serve-process, the shipped features
+// against the file store and the Python coordinators.
+mod systems;
 // The one helper that runs a feature text through the suite runner.
 mod suite;
 mod verify;

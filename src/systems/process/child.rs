@@ -73,6 +73,8 @@ pub struct Live {
     next_id: Arc<AtomicU64>,
     /// Set before swarmspec itself kills or closes the child, so its exit is no fault.
     expected_exit: Arc<AtomicBool>,
+    /// Callers between asking for stdin and having written their line.
+    writers_waiting: AtomicU64,
 }
 
 impl Live {
@@ -98,7 +100,10 @@ impl Live {
             system: config.path.display().to_string(),
             problem: format!("cannot start `{}`: {error}", argv.join(" ")),
         })?;
-        let stdin = process.stdin.take().map(BufWriter::new);
+        let stdin = process
+            .stdin
+            .take()
+            .map(|stdin| BufWriter::with_capacity(1 << 16, stdin));
         let stdout = process.stdout.take();
         let stderr = process.stderr.take();
         let live = Self {
@@ -108,6 +113,7 @@ impl Live {
             pending: Arc::default(),
             next_id: Arc::new(AtomicU64::new(0)),
             expected_exit: Arc::new(AtomicBool::new(false)),
+            writers_waiting: AtomicU64::new(0),
         };
         if let Some(stderr) = stderr {
             let faults = Arc::clone(faults);
@@ -137,11 +143,19 @@ impl Live {
         lock(&self.pending).insert(id, tell);
         let mut line = request.to_line(id);
         line.push('\n');
+        // Group flushing: a writer that sees others queued behind it leaves the flush to the
+        // last of them, so a burst of calls costs one write to the pipe, not one each.
+        self.writers_waiting.fetch_add(1, Ordering::AcqRel);
         let written = match lock(&self.stdin).as_mut() {
-            Some(stdin) => stdin
-                .write_all(line.as_bytes())
-                .and_then(|()| stdin.flush()),
-            None => Err(std::io::ErrorKind::BrokenPipe.into()),
+            Some(stdin) => {
+                let wrote = stdin.write_all(line.as_bytes());
+                let last = self.writers_waiting.fetch_sub(1, Ordering::AcqRel) == 1;
+                wrote.and_then(|()| if last { stdin.flush() } else { Ok(()) })
+            }
+            None => {
+                self.writers_waiting.fetch_sub(1, Ordering::AcqRel);
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
         };
         if let Err(error) = written {
             lock(&self.pending).remove(&id);

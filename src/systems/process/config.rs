@@ -137,6 +137,23 @@ impl ProcessConfig {
         })
     }
 
+    /// The program the command names, when it cannot be found (not a file, not on `PATH`):
+    /// a machine without, say, python3 cannot run this system at all.
+    pub fn missing_program(&self) -> Option<String> {
+        let program = self.command.first()?;
+        if program.contains('{') {
+            return None;
+        }
+        let as_path = Path::new(program);
+        if as_path.components().count() > 1 {
+            let full = self.dir.join(as_path);
+            return (!full.is_file()).then(|| program.clone());
+        }
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let found = std::env::split_paths(&path).any(|dir| dir.join(program).is_file());
+        (!found).then(|| program.clone())
+    }
+
     /// `text` with `{dir}`, `{state_dir}` and `{swarmspec}` (the swarmspec executable)
     /// filled in.
     pub fn substitute(&self, text: &str, state_dir: &Path) -> Result<String> {

@@ -6,7 +6,7 @@
 //! One request at a time, in order; answers are buffered and flushed whenever no further
 //! request is already waiting, so a pipelining parent gets many answers per write.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 
 use serde_json::{json, Map, Value};
 
@@ -22,7 +22,11 @@ use crate::ids::{AgentId, WorkId};
 pub type Factory = dyn FnOnce(u64) -> Box<dyn Coordinator>;
 
 /// Serves requests from `input` until it closes.
-pub fn serve(factory: Box<Factory>, mut input: impl BufRead, mut output: impl Write) -> Result<()> {
+pub fn serve(
+    factory: Box<Factory>,
+    mut input: BufReader<impl Read>,
+    mut output: impl Write,
+) -> Result<()> {
     let io = |error: std::io::Error| Error::Runtime(error);
     let mut line = String::new();
     let mut factory = Some(factory);
@@ -51,7 +55,8 @@ pub fn serve(factory: Box<Factory>, mut input: impl BufRead, mut output: impl Wr
             }
             None => eprintln!("serve-process: skipped a line with no request id"),
         }
-        if input.fill_buf().map_err(io)?.is_empty() {
+        // Only what is already buffered: asking for more would block with answers unsent.
+        if input.buffer().is_empty() {
             output.flush().map_err(io)?;
         }
     }
