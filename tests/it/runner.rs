@@ -85,6 +85,7 @@ fn every_step_is_catalogued() {
         "processes",
         "real_systems",
         "memory",
+        "systems",
     ];
     let defined: usize = sources
         .iter()
