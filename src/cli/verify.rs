@@ -196,13 +196,16 @@ fn print_summary(report: &RunReport, out: &Path) {
         "\nscenarios: {} passed, {} failed, {} with no assertion{inapplicable}; claims: {} verified, {} refuted, {} unverified, {} regressed",
         s.scenarios_passed, s.scenarios_failed, s.scenarios_no_assertion, s.claims_verified, s.claims_refuted, s.claims_unverified, s.claims_regressed
     );
-    if let Some(system) = report
-        .scenarios
+    let mut systems: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for scenario in report.scenarios.iter().filter(|s| !s.system.is_empty()) {
+        *systems.entry(scenario.system.as_str()).or_default() += 1;
+    }
+    let systems: Vec<String> = systems
         .iter()
-        .map(|s| s.system.as_str())
-        .find(|s| !s.is_empty())
-    {
-        println!("system under test: {system}");
+        .map(|(system, count)| format!("{system} ({count} scenarios)"))
+        .collect();
+    if !systems.is_empty() {
+        println!("systems under test: {}", systems.join(", "));
     }
     println!("reports: {}", out.display());
 }
