@@ -34,6 +34,23 @@ Feature: Coordination of a Scrum-at-Scale agent swarm
     And every acknowledged write came from the agent holding the item
     And every submitted work item is completed
 
+  @claim-conflicts @claim-zero-conflicts
+  Scenario: 200 agents race for 20 000 items on every core of the reference engine
+    The same race at a size only an in-process engine finishes in time, so it names its
+    system: it runs on swarmspec's own engine whatever system the suite drives, and is what
+    reliably catches a claim with a microsecond-wide gap between its check and its set.
+    Given the system under test is "memory"
+    And throughput mode
+    And a swarm of 200 developer agents
+    And 20000 work items
+    And the agents race for the same items
+    And the run stops after 30 seconds
+    When the swarm runs
+    Then no work item was held by two agents at the same time
+    And exactly 1 "work.claim" span has "work.outcome" = "claimed" for each work item
+    And every acknowledged write came from the agent holding the item
+    And every submitted work item is completed
+
   Scenario: a deliberately broken engine is caught double-claiming
     Given a swarm of 120 developer agents
     And 60 work items
