@@ -34,7 +34,7 @@ Feature: Coordination of a Scrum-at-Scale agent swarm
     And every acknowledged write came from the agent holding the item
     And every submitted work item is completed
 
-  @claim-conflicts @claim-zero-conflicts
+  @claim-conflicts @claim-zero-conflicts @reference-engine
   Scenario: 200 agents race for 20 000 items on every core of the reference engine
     The same race at a size only an in-process engine finishes in time, so it names its
     system: it runs on swarmspec's own engine whatever system the suite drives, and is what
