@@ -41,6 +41,20 @@ fn describe(state: &FinalState) -> String {
     }
 }
 
+/// The item, agent and stage of a span whose outcome is `outcome`.
+fn acknowledged_act(span: &SpanRecord, outcome: &str) -> Option<(String, String, usize)> {
+    if span.attr_text("work.outcome").as_deref() != Some(outcome) {
+        return None;
+    }
+    let item = span.attr_text("work.item_id")?;
+    let agent = span.attr_text("agent.id")?;
+    let stage = span
+        .attr_text("work.stage")
+        .and_then(|text| text.parse::<usize>().ok())
+        .unwrap_or(0);
+    Some((item, agent, stage))
+}
+
 /// Every acknowledged `work.complete` of an item is reflected in `finals` (keyed by the item's
 /// text id); at least one completion must have been acknowledged for the check to mean
 /// anything. A loss names the item, the stage, the agent it was acknowledged to, when, and
@@ -52,18 +66,9 @@ pub fn acknowledged_completions_kept(
     // The first acknowledged completion per item and stage is the one that must last.
     let mut acknowledged: BTreeMap<(String, usize), (String, u64)> = BTreeMap::new();
     for span in spans.iter().filter(|span| span.name == "work.complete") {
-        if span.attr_text("work.outcome").as_deref() != Some("completed") {
-            continue;
-        }
-        let (Some(item), Some(agent)) =
-            (span.attr_text("work.item_id"), span.attr_text("agent.id"))
-        else {
+        let Some((item, agent, stage)) = acknowledged_act(span, "completed") else {
             continue;
         };
-        let stage = span
-            .attr_text("work.stage")
-            .and_then(|text| text.parse::<usize>().ok())
-            .unwrap_or(0);
         let entry = acknowledged
             .entry((item, stage))
             .or_insert((agent.clone(), span.end_unix_ns));
@@ -75,18 +80,9 @@ pub fn acknowledged_completions_kept(
     // means the system forgot it, even if the work was then done again.
     let mut reclaimed: BTreeMap<(String, usize), String> = BTreeMap::new();
     for span in spans.iter().filter(|span| span.name == "work.claim") {
-        if span.attr_text("work.outcome").as_deref() != Some("claimed") {
-            continue;
-        }
-        let (Some(item), Some(agent)) =
-            (span.attr_text("work.item_id"), span.attr_text("agent.id"))
-        else {
+        let Some((item, agent, stage)) = acknowledged_act(span, "claimed") else {
             continue;
         };
-        let stage = span
-            .attr_text("work.stage")
-            .and_then(|text| text.parse::<usize>().ok())
-            .unwrap_or(0);
         let key = (item, stage);
         if let Some((_, completed_ns)) = acknowledged.get(&key) {
             if span.start_unix_ns > *completed_ns {

@@ -115,33 +115,13 @@ struct Agent {
     item_text: Option<(WorkId, opentelemetry::StringValue)>,
 }
 
-/// Registers the agent, retrying a refused registration with the run's backoff (a system
-/// being restarted refuses calls for a moment); the last refusal ends the run with its error.
-async fn register(shared: &Shared, plan: &AgentPlan, rng: &mut ChaCha8Rng) -> Result<AgentId> {
-    let mut attempt = 0;
-    loop {
-        let now = shared.clock.now_ns();
-        match shared.coordinator.register_agent(plan.role, plan.team, now) {
-            Ok(id) => return Ok(id),
-            Err(error) => match shared.config.retry.delay(attempt, rng) {
-                Some(delay) => {
-                    let until = shared.clock.now_ns() + delay.as_nanos() as u64;
-                    shared.clock.sleep_until(until).await;
-                    attempt += 1;
-                }
-                None => return Err(error),
-            },
-        }
-    }
-}
-
 /// Runs one agent to the end of the run (or its crash) and reports how it stopped.
 pub async fn run(shared: Arc<Shared>, plan: AgentPlan) -> Result<AgentReport> {
     let seed = shared.config.seed ^ (plan.index as u64).wrapping_mul(0xA076_1D64_78BD_642F);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let start_ns = shared.clock.now_ns();
     sleep_service(&shared, &mut rng, plan.slow_factor, start_ns).await;
-    let id = register(&shared, &plan, &mut rng).await?;
+    let id = calls::register(&shared, &plan, &mut rng).await?;
     // Read after the call, so the span brackets the moment the id was issued.
     let registered_ns = shared.clock.now_ns();
     let identity = vec![

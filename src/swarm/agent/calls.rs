@@ -3,14 +3,17 @@
 
 use opentelemetry::KeyValue;
 
+use super::AgentPlan;
 use super::{sleep_service, Agent, Stop, Timed};
 use crate::coordination::breaker::Transition;
 use crate::coordination::Coordinator;
 use crate::error::Result;
 use crate::ids::{AgentId, WorkId};
 use crate::swarm::config::Mode;
+use crate::swarm::shared::Shared;
 use crate::telemetry::recorder::OpResult;
 use crate::telemetry::OpKind;
+use rand_chacha::ChaCha8Rng;
 
 impl Agent {
     pub(super) fn record_transition(&mut self, transition: Option<Transition>) {
@@ -102,6 +105,30 @@ impl Agent {
                     attempt += 1;
                 }
             }
+        }
+    }
+}
+
+/// Registers the agent, retrying a refused registration with the run's backoff (a system
+/// being restarted refuses calls for a moment); the last refusal ends the run with its error.
+pub(super) async fn register(
+    shared: &Shared,
+    plan: &AgentPlan,
+    rng: &mut ChaCha8Rng,
+) -> Result<AgentId> {
+    let mut attempt = 0;
+    loop {
+        let now = shared.clock.now_ns();
+        match shared.coordinator.register_agent(plan.role, plan.team, now) {
+            Ok(id) => return Ok(id),
+            Err(error) => match shared.config.retry.delay(attempt, rng) {
+                Some(delay) => {
+                    let until = shared.clock.now_ns() + delay.as_nanos() as u64;
+                    shared.clock.sleep_until(until).await;
+                    attempt += 1;
+                }
+                None => return Err(error),
+            },
         }
     }
 }
