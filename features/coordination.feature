@@ -157,8 +157,14 @@ Feature: Coordination of a Scrum-at-Scale agent swarm
     Examples:
       | agents | items | contention |
       | 100    | 500   | high       |
-      | 1000   | 2000  | high       |
       | 10000  | 20000 | spread     |
+
+    # Every racing agent scans the whole board itself: 2 million peeks, instant in memory and
+    # about six minutes over the process protocol, so runs against a slow system may skip it.
+    @scan-heavy
+    Examples:
+      | agents | items | contention |
+      | 1000   | 2000  | high       |
 
   Scenario: 10 000 agents stay within the memory budget, measured in a process of their own
     Given throughput mode

@@ -160,8 +160,10 @@ fn shipped_against(system: SystemSpec, name: Option<&str>) -> (tempfile::TempDir
         system: Some(system),
         name: name.map(str::to_owned),
         // The one scenario that names the memory engine runs on it whatever the suite's
-        // system; it is the memory suite's, and here only costs time.
-        tags: Some("not @reference-engine".into()),
+        // system; it is the memory suite's, and here only costs time. The 1 000-agent race
+        // in which every agent scans the board itself is 2 million peeks: six minutes over
+        // the protocol against Python, for nothing the 100-agent race does not show.
+        tags: Some("not @reference-engine and not @scan-heavy".into()),
         ..SuiteOptions::default()
     };
     swarmspec::steps::set_executable(env!("CARGO_BIN_EXE_swarmspec"));
