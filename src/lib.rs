@@ -26,6 +26,9 @@ pub mod docs_check;
 pub mod error;
 /// Pure checks over captured spans and histograms, each returning a `Verdict`.
 pub mod evidence;
+/// Findings reported the same way by every checker: counts by kind, root causes once, one
+/// truncation rule, and all of them in JSON.
+pub mod findings;
 /// Unique, time-sortable agent and work identifiers.
 pub mod ids;
 /// Spans a real system wrote (OTLP JSON, span logs), read into evidence.

@@ -23,6 +23,7 @@ mod compliance_cmd;
 mod docs;
 mod embedded;
 mod export;
+mod listing;
 mod mutants;
 mod numbers;
 pub mod output;
