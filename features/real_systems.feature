@@ -20,6 +20,28 @@ Feature: Real systems: other coordinators' command lines, and a file store share
     And every "work.claim" span has a parent "agent.session" span
 
   @serial
+  Scenario: A bash tool whose claims create items and whose writes take no lock is caught losing work
+    When 10 agents work on 30 items of the system configured in "data/command/lossy_tool.toml"
+    Then the history checker finds lost updates, naming the operation, the agent and the state observed
+    And the history checker lists abandoned work, with the refusals that led there
+    And every call to the system was answered
+
+  @serial
+  Scenario: A lock file left by a crashed run leaves every piece of work abandoned, and says why
+    Given a crashed run left the file "{run_dir}/work_claims.json.lock" behind
+    When 4 agents work on 6 items of the system configured in "data/command/lossy_tool.toml"
+    Then the history checker lists abandoned work, with the refusals that led there
+
+  @serial
+  Scenario: swarmspec's own file store loses nothing when calls are killed with SIGKILL mid-call
+    Given 10% of the system's calls are killed with SIGKILL 3 ms after they start
+    When 8 agents work on 16 items of the system configured in "data/command/file_store.toml"
+    Then the killed calls are reported as killed, not as the system's failures
+    And the final state was readable
+    And no acknowledged update was lost
+    And no item was held by two agents, by the acknowledged claims
+
+  @serial
   Scenario: swarmspec's own file store, driven through `swarmspec store`, loses nothing
     When 20 agents work on 8 items of the system configured in "data/command/file_store.toml"
     Then every call to the system was answered

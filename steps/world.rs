@@ -54,6 +54,8 @@ pub struct SwarmWorld {
     pub export: Option<ExportReport>,
     /// The history of a system driven through its command line (real_systems steps).
     pub adapter: Option<crate::adapter::AdapterRun>,
+    /// Faults a scenario adds to the command system it drives next (real_systems steps).
+    pub command_faults: crate::adapter::config::CommandFaults,
     /// The system this scenario names (`Given the system under test is "SPEC"`).
     pub system: Option<crate::systems::SystemSpec>,
     /// The system the last run drove, as its spec reads.
@@ -127,6 +129,7 @@ impl SwarmWorld {
             receiver: None,
             export: None,
             adapter: None,
+            command_faults: Default::default(),
             system: None,
             system_label: "memory".into(),
             process_faults: Vec::new(),

@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::config::{CommandTemplate, OpSpec, Rule};
-use super::process::{self, Raw};
+#[cfg(test)]
+use super::config::Rule;
+use super::config::{CommandTemplate, OpSpec};
+use super::process::{self, Limits, Raw};
 
 pub use super::process::STDOUT_BYTES_MAX;
 /// Characters of output an operation record keeps as its excerpt.
@@ -22,12 +24,18 @@ pub const EXCERPT_CHARS_MAX: usize = 160;
 pub enum Outcome {
     /// The `ok` rule matched: the system acknowledged the operation.
     Ok,
-    /// The `conflict` rule matched: a refusal, not an error (the item is someone else's).
+    /// The `conflict` rule matched: a held refusal, not an error (the item is someone
+    /// else's). Never retried.
     Conflict,
+    /// The `busy` rule matched: the system could not serve the call now. Retried.
+    Busy,
     /// Neither rule matched, or the process could not be started.
     Failed,
     /// The process outlived its timeout and was killed.
     TimedOut,
+    /// The process was killed mid-call on purpose (an injected fault): its effect is
+    /// unknown, like a timeout's, but it is swarmspec's doing, not the system's.
+    Killed,
 }
 
 impl Outcome {
@@ -36,8 +44,10 @@ impl Outcome {
         match self {
             Outcome::Ok => "ok",
             Outcome::Conflict => "conflict",
+            Outcome::Busy => "busy",
             Outcome::Failed => "failed",
             Outcome::TimedOut => "timed_out",
+            Outcome::Killed => "killed",
         }
     }
 }
@@ -130,6 +140,8 @@ pub struct CallResult {
     pub exit_code: Option<i32>,
     /// Stdout (up to `STDOUT_BYTES_MAX`).
     pub stdout: String,
+    /// Stdout went past its bound and was cut there (said in the record, never silent).
+    pub stdout_cut: bool,
     /// Why it failed, when it did: the exit code and stderr, or the spawn error.
     pub problem: Option<String>,
 }
@@ -137,7 +149,11 @@ pub struct CallResult {
 impl CallResult {
     /// The first line(s) of stdout, at most `EXCERPT_CHARS_MAX` characters.
     pub fn excerpt(&self) -> String {
-        excerpt(&self.stdout)
+        let mut text = excerpt(&self.stdout);
+        if self.stdout_cut {
+            text.push_str(&format!(" [stdout cut at {STDOUT_BYTES_MAX} bytes]"));
+        }
+        text
     }
 }
 
@@ -161,7 +177,12 @@ pub struct Launcher {
 }
 
 impl Launcher {
-    fn command(&self, template: &CommandTemplate, values: &Values<'_>) -> Command {
+    fn command(
+        &self,
+        template: &CommandTemplate,
+        values: &Values<'_>,
+        op_env: &[(String, String)],
+    ) -> Command {
         let mut command = match template {
             CommandTemplate::Shell(line) => {
                 let mut sh = Command::new("sh");
@@ -179,6 +200,7 @@ impl Launcher {
         command
             .current_dir(&self.cwd)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .envs(op_env.iter().map(|(k, v)| (k, values.expand(v))))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -187,44 +209,87 @@ impl Launcher {
 
     /// Runs `template` once and decides the outcome by `op`'s rules.
     pub fn call(&self, op: &OpSpec, values: &Values<'_>) -> CallResult {
-        let raw = self.run(&op.command, values, op.timeout);
+        self.call_killed_after(op, values, None)
+    }
+
+    /// Runs `template` once, killing its process group `kill_after` its start when given (an
+    /// injected fault), and decides the outcome by `op`'s rules.
+    pub fn call_killed_after(
+        &self,
+        op: &OpSpec,
+        values: &Values<'_>,
+        kill_after: Option<Duration>,
+    ) -> CallResult {
+        let started = Instant::now();
+        let limits = Limits {
+            deadline: started + op.timeout,
+            kill_at: kill_after.map(|after| started + after),
+            stdout_max: STDOUT_BYTES_MAX,
+        };
+        let raw = self.run(&op.command, values, &op.env, limits);
         let outcome = match &raw {
-            Raw::Exited { code, stdout, .. } => decide(op.conflict.as_ref(), &op.ok, *code, stdout),
+            Raw::Exited { code, stdout, .. } => decide(op, *code, &stdout.text),
             Raw::TimedOut { .. } => Outcome::TimedOut,
+            Raw::Killed => Outcome::Killed,
             Raw::NotStarted(_) => Outcome::Failed,
         };
         raw.into_result(outcome)
     }
 
-    /// Runs `template` once; the outcome is `Ok` when it exits 0.
+    /// Runs `template` once, keeping at most `stdout_max` bytes of stdout; the outcome is
+    /// `Ok` when it exits 0.
     pub fn call_plain(
         &self,
         template: &CommandTemplate,
         values: &Values<'_>,
         timeout: Duration,
+        stdout_max: usize,
     ) -> CallResult {
-        let raw = self.run(template, values, timeout);
+        let limits = Limits {
+            deadline: Instant::now() + timeout,
+            kill_at: None,
+            stdout_max,
+        };
+        let raw = self.run(template, values, &[], limits);
         let outcome = match &raw {
             Raw::Exited { code: Some(0), .. } => Outcome::Ok,
             Raw::Exited { .. } | Raw::NotStarted(_) => Outcome::Failed,
             Raw::TimedOut { .. } => Outcome::TimedOut,
+            Raw::Killed => Outcome::Killed,
         };
         raw.into_result(outcome)
     }
 
-    fn run(&self, template: &CommandTemplate, values: &Values<'_>, timeout: Duration) -> Raw {
-        match process::spawn_in_own_group(self.command(template, values)) {
-            Ok(child) => process::wait_with_deadline(child, Instant::now() + timeout),
+    fn run(
+        &self,
+        template: &CommandTemplate,
+        values: &Values<'_>,
+        op_env: &[(String, String)],
+        limits: Limits,
+    ) -> Raw {
+        match process::spawn_in_own_group(self.command(template, values, op_env)) {
+            Ok(child) => process::wait_with_deadline(child, limits),
             Err(error) => Raw::NotStarted(format!("cannot start `{template}`: {error}")),
         }
     }
 }
 
-/// Conflict first (a refusal printed with exit code 0 is still a refusal), then ok.
-fn decide(conflict: Option<&Rule>, ok: &Rule, code: Option<i32>, stdout: &str) -> Outcome {
-    if conflict.is_some_and(|rule| rule.matches(code, stdout)) {
+/// Busy first, then conflict (a refusal printed with exit code 0 is still a refusal), then
+/// ok.
+fn decide(op: &OpSpec, code: Option<i32>, stdout: &str) -> Outcome {
+    if op
+        .busy
+        .as_ref()
+        .is_some_and(|rule| rule.matches(code, stdout))
+    {
+        Outcome::Busy
+    } else if op
+        .conflict
+        .as_ref()
+        .is_some_and(|rule| rule.matches(code, stdout))
+    {
         Outcome::Conflict
-    } else if ok.matches(code, stdout) {
+    } else if op.ok.matches(code, stdout) {
         Outcome::Ok
     } else {
         Outcome::Failed
@@ -246,7 +311,8 @@ impl Raw {
                 CallResult {
                     outcome,
                     exit_code: code,
-                    stdout,
+                    stdout_cut: stdout.cut,
+                    stdout: stdout.text,
                     problem,
                 }
             }
@@ -254,12 +320,21 @@ impl Raw {
                 outcome,
                 exit_code: None,
                 stdout,
+                stdout_cut: false,
                 problem: Some("timed out and was killed".into()),
+            },
+            Raw::Killed => CallResult {
+                outcome,
+                exit_code: None,
+                stdout: String::new(),
+                stdout_cut: false,
+                problem: Some("killed with SIGKILL mid-call by the fault injector".into()),
             },
             Raw::NotStarted(problem) => CallResult {
                 outcome,
                 exit_code: None,
                 stdout: String::new(),
+                stdout_cut: false,
                 problem: Some(problem),
             },
         }
@@ -293,7 +368,12 @@ mod tests {
                 exit: Some(vec![3]),
                 stdout: None,
             }),
+            busy: Some(Rule {
+                exit: Some(vec![4]),
+                stdout: None,
+            }),
             capture: None,
+            env: vec![("PER_CALL".into(), "agent={agent_id}".into())],
             timeout: Duration::from_millis(timeout_ms),
         }
     }
@@ -306,6 +386,14 @@ mod tests {
         assert_eq!((ok.outcome, ok.stdout.trim()), (Outcome::Ok, "from-env"));
         let conflict = launcher().call(&op("exit 3", 5_000), &values);
         assert_eq!(conflict.outcome, Outcome::Conflict);
+        let busy = launcher().call(&op("exit 4", 5_000), &values);
+        assert_eq!(busy.outcome, Outcome::Busy);
+        let per_call = Values {
+            agent_id: Some("a-7"),
+            ..values
+        };
+        let env = launcher().call(&op("echo $PER_CALL", 5_000), &per_call);
+        assert_eq!(env.stdout.trim(), "agent=a-7");
         let failed = launcher().call(&op("echo oops >&2; exit 1", 5_000), &values);
         assert_eq!(failed.outcome, Outcome::Failed);
         assert!(failed

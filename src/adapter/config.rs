@@ -15,6 +15,7 @@ use toml::Spanned;
 
 pub use super::loader::placeholders;
 use super::loader::{Loader, RawConfig};
+pub use super::policies::{CommandFaults, RetryPolicy, StateSpec};
 use crate::error::{Error, Result};
 
 /// How long one call may run before it is killed and recorded as timed out.
@@ -87,12 +88,20 @@ pub struct OpSpec {
     pub command: CommandTemplate,
     /// Success (default: exit code 0).
     pub ok: Rule,
-    /// A refusal that is not an error, e.g. the item is held by someone else (default: none;
+    /// A *held* refusal that is not an error: the item is someone else's (default: none;
     /// checked before `ok`, so a conflict printed with exit code 0 is still a conflict).
+    /// Never retried.
     pub conflict: Option<Rule>,
-    /// For `register` and `submit`: the id the system assigned, from stdout (the group named
-    /// `id`, else the first group, else the whole match). Without it the proposed id is used.
+    /// A *busy* refusal: the system could not serve the call now (its lock was taken).
+    /// Checked first; retried as `[retry]` says.
+    pub busy: Option<Rule>,
+    /// The id the system assigned, from stdout (the group named `id`, else the first group,
+    /// else the whole match): an agent's on register, an item's on submit or on a claim that
+    /// creates its item. Without it the proposed id is used.
     pub capture: Option<Regex>,
+    /// Environment variables for this operation's calls only (values with placeholders),
+    /// e.g. a tool that takes the agent's id from `AGENT_ID`.
+    pub env: Vec<(String, String)>,
     /// How long the call may run.
     pub timeout: Duration,
 }
@@ -139,8 +148,16 @@ pub struct AdapterConfig {
     pub progress: Option<OpSpec>,
     /// Finish a held item.
     pub complete: OpSpec,
-    /// Where the final state is read.
-    pub state: StateSource,
+    /// Where the final state is read, how often it is sampled, how large it may be.
+    pub state: StateSpec,
+    /// Whether a claim creates its item (a tool with no submit, whose claim makes a new
+    /// item with an id of its own, taken by `capture`): then the run's items are pieces of
+    /// work to get done, not ids proposed up front.
+    pub claim_creates_item: bool,
+    /// How busy refusals are retried.
+    pub retry: RetryPolicy,
+    /// Faults injected into the calls.
+    pub faults: CommandFaults,
 }
 
 /// The config's directory, absolute: commands run in it, so a relative `{dir}` would be
@@ -189,8 +206,31 @@ impl AdapterConfig {
             Some(n) => *n.get_ref(),
             None => CONCURRENCY_DEFAULT,
         };
-        let item_vars: &[&str] = &["work_item_id"];
+        let item_vars: &[&str] = &["agent_id", "work_item_id"];
         let call_vars: &[&str] = &["agent_id", "work_item_id"];
+        let creates = raw
+            .claim
+            .get_ref()
+            .creates_item
+            .as_ref()
+            .filter(|flag| *flag.get_ref());
+        if let Some(flag) = creates {
+            let at = flag.span().start;
+            if raw.submit.is_some() {
+                return Err(loader.fail(at, "[claim] creates_item: the items are created by claims, so there can be no [submit]"));
+            }
+            if raw.items.is_some() {
+                return Err(loader.fail(at, "[claim] creates_item: the items are created by claims, so the config cannot list them"));
+            }
+            if raw.claim.get_ref().capture.is_none() {
+                return Err(loader.fail(at, "[claim] creates_item needs `capture`: a regex finding the new item's id in the claim's stdout"));
+            }
+        }
+        let claim_vars: &[&str] = if creates.is_some() {
+            &["agent_id"]
+        } else {
+            call_vars
+        };
         let progress = match &raw.progress {
             Some(op) => Some(loader.op(
                 op,
@@ -258,10 +298,13 @@ impl AdapterConfig {
                 .as_ref()
                 .map(|op| loader.op(op, "submit", item_vars, timeout))
                 .transpose()?,
-            claim: loader.op(&raw.claim, "claim", call_vars, timeout)?,
+            claim: loader.op(&raw.claim, "claim", claim_vars, timeout)?,
             progress,
             complete: loader.op(&raw.complete, "complete", call_vars, timeout)?,
-            state: loader.state(&raw.state, timeout)?,
+            state: loader.state_spec(&raw.state, timeout)?,
+            claim_creates_item: creates.is_some(),
+            retry: loader.retry(raw.retry.as_ref())?,
+            faults: loader.faults(raw.faults.as_ref())?,
         })
     }
 }

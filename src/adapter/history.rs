@@ -29,6 +29,11 @@ pub enum AnomalyKind {
     LostCompletion,
     /// Two acknowledged claims of one item whose holds overlap.
     DoubleHold,
+    /// An item (or, when claims create items, a piece of work) nobody was acknowledged to
+    /// claim.
+    NeverClaimed,
+    /// An item claimed but whose completion nobody was acknowledged.
+    NeverFinished,
 }
 
 impl AnomalyKind {
@@ -40,6 +45,30 @@ impl AnomalyKind {
             AnomalyKind::LostProgress => "lost progress",
             AnomalyKind::LostCompletion => "lost completion",
             AnomalyKind::DoubleHold => "double hold",
+            AnomalyKind::NeverClaimed => "never claimed",
+            AnomalyKind::NeverFinished => "never finished",
+        }
+    }
+
+    /// The stable key findings carry.
+    pub fn key(self) -> &'static str {
+        match self {
+            AnomalyKind::LostSubmit => "lost_submit",
+            AnomalyKind::LostClaim => "lost_claim",
+            AnomalyKind::LostProgress => "lost_progress",
+            AnomalyKind::LostCompletion => "lost_completion",
+            AnomalyKind::DoubleHold => "double_hold",
+            AnomalyKind::NeverClaimed => "never_claimed",
+            AnomalyKind::NeverFinished => "never_finished",
+        }
+    }
+
+    fn lost(kind: OpKind) -> Self {
+        match kind {
+            OpKind::Submit => AnomalyKind::LostSubmit,
+            OpKind::Claim => AnomalyKind::LostClaim,
+            OpKind::Progress => AnomalyKind::LostProgress,
+            _ => AnomalyKind::LostCompletion,
         }
     }
 }
@@ -53,6 +82,23 @@ pub struct Anomaly {
     pub operation: Operation,
     /// What the final state (or the other hold) showed.
     pub observed: String,
+    /// The one cause many anomalies share (an unreadable state), when there is one.
+    pub cause: Option<String>,
+}
+
+impl Anomaly {
+    /// As a finding: its kind's key, the operation, what was observed, the shared cause.
+    pub fn finding(&self) -> crate::findings::Finding {
+        let finding = crate::findings::Finding::new(
+            self.kind.key(),
+            self.operation.to_string(),
+            self.observed.clone(),
+        );
+        match &self.cause {
+            Some(cause) => finding.caused_by(cause.clone()),
+            None => finding,
+        }
+    }
 }
 
 impl fmt::Display for Anomaly {
@@ -72,6 +118,7 @@ fn anomaly(kind: AnomalyKind, operation: &Operation, observed: String) -> Anomal
         kind,
         operation: operation.clone(),
         observed,
+        cause: None,
     }
 }
 
@@ -85,18 +132,26 @@ fn completed_by(operations: &[Operation], agent: &str, item: &str) -> bool {
     })
 }
 
-/// The anomaly, if any, of one acknowledged operation against the final state.
-fn lost(op: &Operation, operations: &[Operation], state: &FinalState) -> Option<Anomaly> {
+/// The anomaly, if any, of one acknowledged operation against the final state. Against an
+/// unreadable state every acknowledged update is contradicted: the state holds none of them.
+pub(super) fn lost(
+    op: &Operation,
+    operations: &[Operation],
+    state: &FinalState,
+) -> Option<Anomaly> {
     let item = op.item.as_deref()?;
     let observed = || state.describe(item);
+    if let Err(problem) = &state.entries {
+        let mut found = anomaly(
+            AnomalyKind::lost(op.kind),
+            op,
+            format!("the state shows nothing of {item}"),
+        );
+        found.cause = Some(format!("the final state is unreadable ({problem})"));
+        return Some(found);
+    }
     let Some(entry) = state.item(item) else {
-        let kind = match op.kind {
-            OpKind::Submit => AnomalyKind::LostSubmit,
-            OpKind::Claim => AnomalyKind::LostClaim,
-            OpKind::Progress => AnomalyKind::LostProgress,
-            _ => AnomalyKind::LostCompletion,
-        };
-        return Some(anomaly(kind, op, observed()));
+        return Some(anomaly(AnomalyKind::lost(op.kind), op, observed()));
     };
     let agent = op.agent.as_deref();
     let holder = entry.agent_id.as_deref();
@@ -124,13 +179,24 @@ fn lost(op: &Operation, operations: &[Operation], state: &FinalState) -> Option<
     }
 }
 
-/// Every acknowledged update the final state does not reflect (none if it is unreadable:
-/// `state_readable` reports that).
+/// Every acknowledged update the final state does not reflect (all of them when it is
+/// unreadable, each carrying that cause).
 pub fn lost_updates(run: &AdapterRun) -> Vec<Anomaly> {
     run.operations
         .iter()
         .filter(|op| op.acknowledged())
-        .filter_map(|op| lost(op, &run.operations, &run.state))
+        .filter_map(|op| {
+            lost(op, &run.operations, &run.state).or_else(|| {
+                // Kept in the end, but a sample read in between showed it lost: a reader then
+                // was told something the system had acknowledged otherwise.
+                run.samples.iter().find_map(|sample| {
+                    super::breakage::contradiction(op, &run.operations, sample).map(|seen| {
+                        let kind = AnomalyKind::lost(op.kind);
+                        anomaly(kind, op, format!("{seen} (the final state shows it again)"))
+                    })
+                })
+            })
+        })
         .collect()
 }
 
@@ -245,15 +311,6 @@ pub fn no_lost_updates(run: &AdapterRun) -> Verdict {
         .filter(|op| op.acknowledged() && op.item.is_some())
         .count();
     let expected = "every acknowledged submit, claim, progress and complete is in the final state";
-    if let Err(problem) = &run.state.entries {
-        return Verdict::new(
-            "no acknowledged update was lost",
-            false,
-            expected,
-            format!("cannot tell: the final state is unreadable ({problem})"),
-            vec![format!("read from {}", run.state.source)],
-        );
-    }
     let anomalies = lost_updates(run);
     let mut counts: BTreeMap<AnomalyKind, usize> = BTreeMap::new();
     for found in &anomalies {
@@ -263,16 +320,21 @@ pub fn no_lost_updates(run: &AdapterRun) -> Verdict {
         .iter()
         .map(|(kind, n)| format!("{n} {}", kind.as_str()))
         .collect();
-    let observed = if anomalies.is_empty() {
-        format!("all {acknowledged} acknowledged updates are there")
-    } else {
-        format!(
+    let observed = match (&run.state.entries, anomalies.is_empty()) {
+        (_, true) => format!("all {acknowledged} acknowledged updates are there"),
+        (Err(problem), false) => format!(
+            "the final state is unreadable ({problem}), so it contradicts all {} acknowledged updates ({})",
+            anomalies.len(),
+            breakdown.join(", ")
+        ),
+        (Ok(_), false) => format!(
             "{} of {acknowledged} acknowledged updates lost ({})",
             anomalies.len(),
             breakdown.join(", ")
-        )
+        ),
     };
-    let evidence = anomalies.iter().map(Anomaly::to_string).collect();
+    let mut evidence: Vec<String> = super::breakage::when_it_broke(run).into_iter().collect();
+    evidence.extend(anomalies.iter().map(Anomaly::to_string));
     Verdict::new(
         "no acknowledged update was lost",
         anomalies.is_empty(),
@@ -312,6 +374,11 @@ pub fn calls_served(run: &AdapterRun) -> Verdict {
         .iter()
         .filter(|op| matches!(op.outcome, Outcome::Failed | Outcome::TimedOut))
         .collect();
+    let injected = run
+        .operations
+        .iter()
+        .filter(|op| op.outcome == Outcome::Killed)
+        .count();
     let claimed = run
         .operations
         .iter()
@@ -322,9 +389,13 @@ pub fn calls_served(run: &AdapterRun) -> Verdict {
         unanswered.is_empty() && claimed > 0,
         "0 calls failed or timed out, and at least 1 claim acknowledged",
         format!(
-            "{} of {} calls failed or timed out; {claimed} claims acknowledged",
+            "{} of {} calls failed or timed out; {claimed} claims acknowledged{}",
             unanswered.len(),
-            run.operations.len()
+            run.operations.len(),
+            match injected {
+                0 => String::new(),
+                n => format!("; {n} killed on purpose by the fault injector (not counted)"),
+            }
         ),
         unanswered.iter().map(ToString::to_string).collect(),
     )
@@ -337,7 +408,18 @@ pub fn check(run: &AdapterRun) -> Vec<Verdict> {
         state_readable(run),
         no_lost_updates(run),
         no_double_holds(run),
+        super::breakage::every_item_finished(run),
     ]
+}
+
+/// Every anomaly the checks found, as findings: lost updates, double holds, abandoned work.
+pub fn findings(run: &AdapterRun) -> crate::findings::Findings {
+    lost_updates(run)
+        .iter()
+        .chain(&double_holds(run))
+        .map(Anomaly::finding)
+        .chain(super::breakage::abandoned(run))
+        .collect()
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ fn op(kind: OpKind, agent: &str, item: &str, span_ms: (u64, u64), outcome: Outco
         agent: Some(agent.into()),
         item: Some(item.into()),
         progress: (kind == OpKind::Progress).then_some(50),
+        attempt: 1,
         invoke_ns: span_ms.0 * 1_000_000,
         complete_ns: span_ms.1 * 1_000_000,
         outcome,
@@ -29,11 +30,15 @@ fn run_of(mut operations: Vec<Operation>, state: &str) -> AdapterRun {
         run_dir: "run".into(),
         agents: vec!["a".into(), "b".into()],
         items: vec!["i".into()],
+        pieces: 1,
+        claims_create_items: false,
         operations,
         state: FinalState {
             source: "state.json".into(),
             entries: super::super::state::parse(state),
         },
+        samples: Vec::new(),
+        warnings: Vec::new(),
         concurrency: 2,
         agents_duration_ns: 1,
     }
@@ -135,4 +140,101 @@ fn an_unreadable_state_fails() {
     assert!(!no_lost_updates(&run).passed);
     let empty = run_of(Vec::new(), "[]");
     assert!(!state_readable(&empty).passed);
+}
+
+// Proves an unreadable state contradicts every acknowledged update, each named, counted per
+// kind, and all carrying the one root cause (not "cannot tell").
+#[test]
+fn an_unreadable_state_names_every_acknowledged_update() {
+    use OpKind::*;
+    let run = run_of(
+        vec![
+            op(Claim, "a", "i", (0, 5), Outcome::Ok),
+            op(Progress, "a", "i", (6, 8), Outcome::Ok),
+            op(Complete, "a", "i", (9, 12), Outcome::Ok),
+            op(Claim, "b", "i", (1, 3), Outcome::Conflict),
+        ],
+        "",
+    );
+    let lost = lost_updates(&run);
+    assert_eq!(lost.len(), 3, "{lost:?}");
+    assert!(lost
+        .iter()
+        .all(|a| a.cause.as_deref().is_some_and(|c| c.contains("unreadable"))));
+    let verdict = no_lost_updates(&run);
+    assert!(!verdict.passed);
+    assert!(
+        verdict.observed.contains("contradicts all 3")
+            && verdict.observed.contains("1 lost claim")
+            && verdict.observed.contains("1 lost completion"),
+        "{}",
+        verdict.observed
+    );
+    let findings = findings(&run);
+    assert!(findings
+        .render(Some(10))
+        .contains("because the final state is unreadable"));
+}
+
+// Proves an item nobody finished is abandoned work, with the refusals that led there, and
+// fails `every_item_finished`; a finished one does not.
+#[test]
+fn abandoned_items_are_listed_with_their_refusals() {
+    use OpKind::*;
+    let mut run = run_of(
+        vec![
+            op(Claim, "a", "i", (0, 5), Outcome::Busy),
+            op(Claim, "b", "i", (6, 8), Outcome::Conflict),
+        ],
+        DONE_BY_B,
+    );
+    let verdict = super::super::breakage::every_item_finished(&run);
+    assert!(!verdict.passed, "{verdict}");
+    assert!(
+        verdict.evidence[0].contains("never claimed")
+            || verdict.evidence[0].contains("no claim was acknowledged"),
+        "{verdict}"
+    );
+    assert!(
+        verdict.evidence[0].contains("1 busy (op #0)")
+            && verdict.evidence[0].contains("1 conflict (op #1)"),
+        "{verdict}"
+    );
+    run.operations
+        .push(op(Complete, "b", "i", (9, 12), Outcome::Ok));
+    assert!(super::super::breakage::every_item_finished(&run).passed);
+}
+
+// Proves a sample read after an acknowledged completion that shows the item unfinished is
+// where the state broke, and counts as a lost update even when the final state is right.
+#[test]
+fn a_sample_says_when_the_state_broke() {
+    use crate::adapter::StateSample;
+    use OpKind::*;
+    let mut run = run_of(
+        vec![
+            op(Claim, "b", "i", (0, 2), Outcome::Ok),
+            op(Complete, "b", "i", (3, 4), Outcome::Ok),
+        ],
+        DONE_BY_B,
+    );
+    let sample = |at_ms: u64, state: &str| StateSample {
+        start_ns: at_ms * 1_000_000,
+        end_ns: at_ms * 1_000_000 + 1,
+        state: FinalState {
+            source: "state.json".into(),
+            entries: super::super::state::parse(state),
+        },
+    };
+    let open = r#"[{"work_item_id": "i", "agent_id": null, "status": "pending", "progress": 0}]"#;
+    run.samples = vec![sample(1, DONE_BY_B), sample(5, DONE_BY_B), sample(7, open)];
+    let broke = super::super::breakage::when_it_broke(&run).unwrap_or_default();
+    assert!(broke.contains("sample 3 of 3"), "{broke}");
+    assert!(
+        broke.contains("sample 2 (read at 5.0 ms) agreed"),
+        "{broke}"
+    );
+    let lost = lost_updates(&run);
+    assert_eq!(lost.len(), 1, "{lost:?}");
+    assert!(lost[0].observed.contains("shows it again"), "{lost:?}");
 }

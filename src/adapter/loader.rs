@@ -31,6 +31,25 @@ pub(super) struct RawConfig {
     pub(super) progress: Option<Spanned<RawOp>>,
     pub(super) complete: Spanned<RawOp>,
     pub(super) state: Spanned<RawState>,
+    pub(super) retry: Option<Spanned<RawRetry>>,
+    pub(super) faults: Option<Spanned<RawFaults>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRetry {
+    pub(super) attempts: Option<Spanned<u32>>,
+    pub(super) backoff_ms: Option<Spanned<u64>>,
+    pub(super) backoff_max_ms: Option<Spanned<u64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFaults {
+    pub(super) kill_percent: Option<Spanned<f64>>,
+    pub(super) kill_after_ms: Option<Spanned<u64>>,
+    #[serde(default)]
+    pub(super) leftover_files: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -39,8 +58,12 @@ pub(super) struct RawOp {
     pub(super) command: Spanned<CommandTemplate>,
     pub(super) ok: Option<Spanned<RawRule>>,
     pub(super) conflict: Option<Spanned<RawRule>>,
+    pub(super) busy: Option<Spanned<RawRule>>,
     pub(super) capture: Option<Spanned<String>>,
     pub(super) timeout_ms: Option<Spanned<u64>>,
+    #[serde(default)]
+    pub(super) env: BTreeMap<String, Spanned<String>>,
+    pub(super) creates_item: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -56,6 +79,8 @@ pub(super) struct RawState {
     pub(super) command: Option<Spanned<CommandTemplate>>,
     pub(super) file: Option<Spanned<String>>,
     pub(super) timeout_ms: Option<Spanned<u64>>,
+    pub(super) sample_ms: Option<Spanned<u64>>,
+    pub(super) max_bytes: Option<Spanned<u64>>,
 }
 
 pub(super) fn line_of(text: &str, offset: usize) -> usize {
@@ -102,6 +127,16 @@ impl Loader<'_> {
         what: &str,
         default: Duration,
     ) -> Result<Duration> {
+        self.millis(raw, &format!("{what} timeout_ms"), default)
+    }
+
+    /// `raw` milliseconds (1 to a day) for the setting `name`, or `default`.
+    pub(super) fn millis(
+        &self,
+        raw: Option<&Spanned<u64>>,
+        name: &str,
+        default: Duration,
+    ) -> Result<Duration> {
         match raw {
             None => Ok(default),
             Some(ms) if (1..=TIMEOUT_MS_MAX).contains(ms.get_ref()) => {
@@ -110,7 +145,7 @@ impl Loader<'_> {
             Some(ms) => Err(self.fail(
                 ms.span().start,
                 format!(
-                    "{what} timeout_ms must be 1 to {TIMEOUT_MS_MAX} (a day), not {}",
+                    "{name} must be 1 to {TIMEOUT_MS_MAX} (a day), not {}",
                     ms.get_ref()
                 ),
             )),
@@ -215,6 +250,17 @@ impl Loader<'_> {
             ));
         }
         self.check_placeholders(&command.texts(), op.command.span().start, section, extra)?;
+        if let CommandTemplate::Shell(line) = command {
+            if let Some(problem) = super::shell_quotes::quoted_placeholder(line) {
+                return Err(self.fail(op.command.span().start, format!("[{section}]: {problem}")));
+            }
+        }
+        let mut env = Vec::with_capacity(op.env.len());
+        for (name, value) in &op.env {
+            self.env_entry(name, value)?;
+            self.check_placeholders(&[value.get_ref()], value.span().start, section, extra)?;
+            env.push((name.clone(), value.get_ref().clone()));
+        }
         let ok = match &op.ok {
             Some(rule) => self.rule(rule, &format!("[{section}].ok"))?,
             None => Rule {
@@ -226,23 +272,33 @@ impl Loader<'_> {
             Some(rule) => Some(self.rule(rule, &format!("[{section}].conflict"))?),
             None => None,
         };
-        let capture = match &op.capture {
-            Some(pattern) if matches!(section, "register" | "submit") => {
-                Some(self.regex(pattern, &format!("[{section}].capture"))?)
-            }
-            Some(pattern) => {
-                return Err(self.fail(
-                    pattern.span().start,
-                    format!("[{section}]: `capture` is only for [register] and [submit]"),
-                ))
-            }
+        let busy = match &op.busy {
+            Some(rule) => Some(self.rule(rule, &format!("[{section}].busy"))?),
             None => None,
         };
+        let capture = match &op.capture {
+            Some(pattern) if section == "init" => return Err(self.fail(
+                pattern.span().start,
+                "[init]: `capture` takes an id from an operation's stdout; init has none to give",
+            )),
+            Some(pattern) => Some(self.regex(pattern, &format!("[{section}].capture"))?),
+            None => None,
+        };
+        if let Some(flag) = &op.creates_item {
+            if section != "claim" {
+                return Err(self.fail(
+                    flag.span().start,
+                    format!("[{section}]: `creates_item` is only for [claim]"),
+                ));
+            }
+        }
         Ok(OpSpec {
             command: command.clone(),
             ok,
             conflict,
+            busy,
             capture,
+            env,
             timeout: self.timeout(op.timeout_ms.as_ref(), &format!("[{section}]"), timeout)?,
         })
     }

@@ -7,6 +7,10 @@
 //! its own small agent loop (`runner`) and judges from its own records (`history`), and the
 //! swarm's span checks still apply because every call is also a span in the `Capture`.
 
+/// The agents' loops: over submitted items, or making items by claiming.
+mod agents;
+/// When the state broke (from samples) and which work was abandoned.
+pub mod breakage;
 /// One call: template expansion, a process with a deadline, the outcome from exit code and
 /// stdout.
 pub mod call;
@@ -16,16 +20,25 @@ pub mod config;
 pub mod history;
 /// The config's raw TOML shapes and their validation, each problem at its line.
 mod loader;
+/// One operation's calls under a slot, retried while busy, each an operation and a span.
+mod perform;
+/// Retry, faults and state reading: the config beyond the commands.
+mod policies;
 /// One process in its own process group, waited on with a deadline; a timeout kills the group.
 mod process;
-/// Agents as threads, their calls bounded in number, each call an operation and a span.
+/// Set-up, the agents and the sampler, then the final state: one run.
 pub mod runner;
+/// Reading the state during the run.
+pub mod sampler;
+/// Placeholders a shell-string template writes inside quotes, refused at load.
+mod shell_quotes;
 /// Reading the final state (a command's stdout or a file) in the `work_claims.json` layout.
 pub mod state;
 
 pub use call::Outcome;
 pub use config::AdapterConfig;
 pub use runner::{run, scratch_dir, RunPlan};
+pub use sampler::StateSample;
 pub use state::FinalState;
 
 use std::fmt;
@@ -48,6 +61,8 @@ pub struct Operation {
     pub item: Option<String>,
     /// The progress reported, for a progress call.
     pub progress: Option<u8>,
+    /// Which attempt at the operation this call was (1 unless the system answered busy).
+    pub attempt: u32,
     /// When the process was started, ns since the run began.
     pub invoke_ns: u64,
     /// When its outcome was known, ns since the run began.
@@ -79,6 +94,9 @@ impl fmt::Display for Operation {
         if let Some(progress) = self.progress {
             write!(f, " {progress}%")?;
         }
+        if self.attempt > 1 {
+            write!(f, " (attempt {})", self.attempt)?;
+        }
         if let Some(agent) = &self.agent {
             write!(f, " by {agent}")?;
         }
@@ -108,12 +126,23 @@ pub struct AdapterRun {
     pub run_dir: PathBuf,
     /// Agent ids, in registration order.
     pub agents: Vec<String>,
-    /// Item ids, in submission order.
+    /// Item ids, in submission order (when claims create items: the ids acknowledged claims
+    /// named, in claim order).
     pub items: Vec<String>,
+    /// Pieces of work the run set out to get done: the items submitted, or, when claims
+    /// create items, the claims the agents were to make.
+    pub pieces: usize,
+    /// Whether claims created the items.
+    pub claims_create_items: bool,
     /// Every call, in invocation order.
     pub operations: Vec<Operation>,
     /// The state the system ended in.
     pub state: FinalState,
+    /// The state as read during the run (`[state] sample_ms`), in order.
+    pub samples: Vec<StateSample>,
+    /// Things about the run a reader should know that are not findings about the system
+    /// (e.g. every call exited 0, so only stdout rules decided outcomes).
+    pub warnings: Vec<String>,
     /// Calls in flight at once, at most.
     pub concurrency: usize,
     /// From the first agent call to the last, ns.
@@ -121,14 +150,35 @@ pub struct AdapterRun {
 }
 
 impl AdapterRun {
-    /// Agent calls (claim, progress, complete) per second of the agents' phase.
+    fn per_s(&self, count: usize) -> f64 {
+        count as f64 / (self.agents_duration_ns.max(1) as f64 / 1e9)
+    }
+
+    /// Agent calls (claim, progress, complete), whatever came back, per second of the
+    /// agents' phase.
     pub fn agent_ops_per_s(&self) -> f64 {
-        let calls = self
+        self.per_s(self.agent_calls().count())
+    }
+
+    /// Agent calls the system acknowledged, per second: refusals and failures are not work.
+    pub fn acknowledged_ops_per_s(&self) -> f64 {
+        self.per_s(self.agent_calls().filter(|op| op.acknowledged()).count())
+    }
+
+    /// Items whose completion was acknowledged, per second.
+    pub fn items_finished_per_s(&self) -> f64 {
+        let finished = self
             .operations
             .iter()
-            .filter(|op| matches!(op.kind, OpKind::Claim | OpKind::Progress | OpKind::Complete))
+            .filter(|op| op.kind == OpKind::Complete && op.acknowledged())
             .count();
-        calls as f64 / (self.agents_duration_ns.max(1) as f64 / 1e9)
+        self.per_s(finished)
+    }
+
+    fn agent_calls(&self) -> impl Iterator<Item = &Operation> {
+        self.operations
+            .iter()
+            .filter(|op| matches!(op.kind, OpKind::Claim | OpKind::Progress | OpKind::Complete))
     }
 
     /// How many calls of `kind` ended in `outcome`.

@@ -24,16 +24,26 @@ const STDERR_BYTES_MAX: usize = 4 << 10;
 /// Pause between checks that a process which closed its stdout has also exited.
 const EXIT_POLL: Duration = Duration::from_micros(200);
 
+/// Stdout as read: the text kept, and whether there was more than the bound allowed.
+#[derive(Default)]
+pub(super) struct Output {
+    pub(super) text: String,
+    /// Bytes beyond the bound were dropped (the reader is told, never left to misparse).
+    pub(super) cut: bool,
+}
+
 /// What the process did, before the rules judged it.
 pub(super) enum Raw {
     Exited {
         code: Option<i32>,
-        stdout: String,
+        stdout: Output,
         stderr: String,
     },
     TimedOut {
         stdout: String,
     },
+    /// Killed on purpose mid-call (an injected fault).
+    Killed,
     NotStarted(String),
 }
 
@@ -42,14 +52,35 @@ pub(super) fn spawn_in_own_group(mut command: Command) -> std::io::Result<Child>
     command.process_group(0).spawn()
 }
 
+/// When a call ends if it has not ended by itself.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    /// Past it the call timed out: its group is killed.
+    pub(super) deadline: Instant,
+    /// An injected fault: the group is killed with SIGKILL at this instant, mid-call.
+    pub(super) kill_at: Option<Instant>,
+    /// Bytes of stdout kept.
+    pub(super) stdout_max: usize,
+}
+
 /// Waits for `child` (spawned by `spawn_in_own_group` with piped stdout and stderr) until
-/// `deadline`, then kills its group.
-pub(super) fn wait_with_deadline(mut child: Child, deadline: Instant) -> Raw {
-    let stdout = drain(child.stdout.take(), STDOUT_BYTES_MAX);
+/// the limits' deadline, then kills its group (or kills it sooner, when a fault says so).
+pub(super) fn wait_with_deadline(mut child: Child, limits: Limits) -> Raw {
+    let stdout = drain(child.stdout.take(), limits.stdout_max);
     let stderr = drain(child.stderr.take(), STDERR_BYTES_MAX);
+    let deadline = limits
+        .kill_at
+        .map_or(limits.deadline, |kill| kill.min(limits.deadline));
+    let killed = |child, stdout: String| {
+        let timed_out = kill_group(child, stdout);
+        match limits.kill_at {
+            Some(kill) if kill < limits.deadline => Raw::Killed,
+            _ => timed_out,
+        }
+    };
     let remaining = deadline.saturating_duration_since(Instant::now());
     let Ok(stdout) = stdout.recv_timeout(remaining) else {
-        return kill_group(child, String::new());
+        return killed(child, String::new());
     };
     loop {
         match child.try_wait() {
@@ -58,11 +89,11 @@ pub(super) fn wait_with_deadline(mut child: Child, deadline: Instant) -> Raw {
                 return Raw::Exited {
                     code: status.code(),
                     stdout,
-                    stderr,
+                    stderr: stderr.text,
                 };
             }
             Ok(None) if Instant::now() < deadline => std::thread::sleep(EXIT_POLL),
-            Ok(None) => return kill_group(child, stdout),
+            Ok(None) => return killed(child, stdout.text),
             Err(error) => return Raw::NotStarted(format!("cannot wait for the process: {error}")),
         }
     }
@@ -86,26 +117,34 @@ fn kill_group(mut child: Child, stdout: String) -> Raw {
 
 /// Reads `source` to its end on a thread, keeping at most `bytes_max` bytes, and sends the
 /// text when the pipe closes (when the process and any children holding it have exited).
-fn drain(source: Option<impl Read + Send + 'static>, bytes_max: usize) -> mpsc::Receiver<String> {
+fn drain(source: Option<impl Read + Send + 'static>, bytes_max: usize) -> mpsc::Receiver<Output> {
     let (send, receive) = mpsc::channel();
     let Some(mut source) = source else {
-        let _ = send.send(String::new());
+        let _ = send.send(Output {
+            text: String::new(),
+            cut: false,
+        });
         return receive;
     };
     std::thread::spawn(move || {
         let mut kept = Vec::new();
+        let mut cut = false;
         let mut buffer = [0_u8; 8192];
         loop {
             match source.read(&mut buffer) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     let room = bytes_max.saturating_sub(kept.len());
+                    cut |= n > room;
                     kept.extend_from_slice(&buffer[..n.min(room)]);
                 }
             }
         }
         // The receiver may have given up (a timeout); nobody is left to tell.
-        let _ = send.send(String::from_utf8_lossy(&kept).into_owned());
+        let _ = send.send(Output {
+            text: String::from_utf8_lossy(&kept).into_owned(),
+            cut,
+        });
     });
     receive
 }

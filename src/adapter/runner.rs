@@ -1,33 +1,27 @@
-//! The adapter's run: set up (init, register, submit), then agents work the items through the
-//! system's command line, then the final state is read.
+//! The adapter's run: set up (leftover files, init, register, submit), then agents work
+//! through the system's command line (`agents`) while a sampler reads the state, then the
+//! final state is read.
 //!
-//! Each agent is a thread walking the items in its own seeded order: claim; on success report
-//! each progress step and complete; on a conflict move on. Like an agent reading a board, it
-//! skips items the adapter saw acknowledged as claimed or completed to anyone (an item whose
-//! holder was refused goes back on the board), and it never tries an item twice, so a run
-//! makes at most `agents × items` claims; in practice about one per item plus the races. Every call is an OS process; a counting semaphore keeps at most
-//! `concurrency` of them alive at once, whatever the number of agents.
+//! Every call is an OS process; a counting semaphore keeps at most `concurrency` of them
+//! alive at once, whatever the number of agents.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicU8, AtomicUsize};
+use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
-use opentelemetry::KeyValue;
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-
-use super::call::{CallResult, Launcher, Outcome, Values};
+use super::agents::{self, BOARD_OPEN};
+use super::call::{Launcher, Outcome, Values};
 use super::config::{AdapterConfig, OpSpec};
-use super::{state, AdapterRun, Operation};
+use super::perform::{assigned_id, Shared, Slots, Subject};
+use super::{sampler, state, AdapterRun, Operation};
 use crate::error::{Error, Result};
-use crate::telemetry::recorder::OpResult;
 use crate::telemetry::{AgentRecorder, Capture, OpKind, TimeBase};
 
 /// The most agents one run may have: each is a thread.
 pub const AGENTS_MAX: usize = 1024;
-/// The most items one run may have: agents walk every one of them.
+/// The most items (or, when claims create them, pieces of work) one run may have.
 pub const ITEMS_MAX: usize = 100_000;
 
 /// A fresh scratch directory for a run's `{run_dir}` under the system temp directory, named
@@ -44,7 +38,8 @@ pub fn scratch_dir(label: &str) -> PathBuf {
 pub struct RunPlan {
     /// Agents (threads), each proposing the id `agent-NNN`.
     pub agents: usize,
-    /// Items, each proposing the id `item-NNNN` (ignored when the config lists items).
+    /// Items, each proposing the id `item-NNNN` (ignored when the config lists items); when
+    /// claims create items, how many pieces of work to get done.
     pub items: usize,
     /// Seed of each agent's item order.
     pub seed: u64,
@@ -54,182 +49,21 @@ pub struct RunPlan {
     pub swarmspec: PathBuf,
 }
 
-/// An item on the adapter's board: nobody is known to hold it.
-const BOARD_OPEN: u8 = 0;
-/// An item on the adapter's board: a claim of it was acknowledged.
-const BOARD_TAKEN: u8 = 1;
-/// An item on the adapter's board: its completion was acknowledged.
-const BOARD_DONE: u8 = 2;
-
-/// A counting semaphore: at most `free` processes alive at once.
-struct Slots {
-    free: Mutex<usize>,
-    freed: Condvar,
-}
-
-impl Slots {
-    fn lock(&self) -> std::sync::MutexGuard<'_, usize> {
-        // A poisoned count is still a count: the panicking holder never got to change it.
-        self.free
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn hold<T>(&self, work: impl FnOnce() -> T) -> T {
-        {
-            let mut free = self.lock();
-            while *free == 0 {
-                free = self
-                    .freed
-                    .wait(free)
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-            }
-            *free -= 1;
-        }
-        let value = work();
-        *self.lock() += 1;
-        self.freed.notify_one();
-        value
-    }
-}
-
-/// What every caller shares during a run.
-struct Shared<'a> {
-    config: &'a AdapterConfig,
-    plan: &'a RunPlan,
-    launcher: Launcher,
-    slots: Slots,
-    started: Instant,
-    capture: Arc<Capture>,
-    time_base: TimeBase,
-}
-
-/// One call's subject.
-#[derive(Clone, Copy)]
-struct Subject<'a> {
-    kind: OpKind,
-    agent: Option<&'a str>,
-    item: Option<&'a str>,
-    progress: Option<u8>,
-}
-
-impl Shared<'_> {
-    fn now_ns(&self) -> u64 {
-        self.started.elapsed().as_nanos() as u64
-    }
-
-    fn values(&self) -> Values<'_> {
-        Values::base(&self.config.dir, &self.plan.run_dir, &self.plan.swarmspec)
-    }
-
-    /// Makes one call under a slot, records it as an operation and a span, and returns it
-    /// with the call's full result.
-    fn perform(
-        &self,
-        op: &OpSpec,
-        subject: Subject<'_>,
-        recorder: &mut AgentRecorder,
-    ) -> (Operation, CallResult) {
-        let values = Values {
-            agent_id: subject.agent,
-            work_item_id: subject.item,
-            progress: subject.progress,
-            ..self.values()
-        };
-        let (invoke_ns, result, complete_ns) = self.slots.hold(|| {
-            let invoke_ns = self.now_ns();
-            let result = self.launcher.call(op, &values);
-            (invoke_ns, result, self.now_ns())
-        });
-        let operation = Operation {
-            index: 0,
-            kind: subject.kind,
-            agent: subject.agent.map(str::to_owned),
-            item: subject.item.map(str::to_owned),
-            progress: subject.progress,
-            invoke_ns,
-            complete_ns,
-            outcome: result.outcome,
-            exit_code: result.exit_code,
-            stdout_excerpt: result.excerpt(),
-            problem: result.problem.clone(),
-        };
-        let mut attributes = vec![KeyValue::new(
-            "work.outcome",
-            outcome_label(subject.kind, result.outcome),
-        )];
-        if let Some(item) = subject.item {
-            attributes.push(KeyValue::new("work.item_id", item.to_owned()));
-            attributes.push(KeyValue::new("work.stage", 0_i64));
-        }
-        if let (OpKind::Register | OpKind::Submit, Some(agent)) = (subject.kind, subject.agent) {
-            attributes.push(KeyValue::new("agent.id", agent.to_owned()));
-        }
-        if let Some(progress) = subject.progress {
-            attributes.push(KeyValue::new("work.progress", i64::from(progress)));
-        }
-        let span_result = match (&result.outcome, &result.problem) {
-            (Outcome::Failed | Outcome::TimedOut, Some(problem)) => OpResult::Failed(problem),
-            _ => OpResult::Served,
-        };
-        recorder.op(
-            subject.kind,
-            invoke_ns,
-            complete_ns,
-            attributes,
-            span_result,
-        );
-        (operation, result)
-    }
-
-    fn recorder(&self, session: &'static str, identity: Vec<KeyValue>) -> AgentRecorder {
-        AgentRecorder::open(
-            Arc::clone(&self.capture),
-            self.time_base,
-            session,
-            identity,
-            self.now_ns(),
-        )
-    }
-}
-
-/// The `work.outcome` value the rest of swarmspec uses for this kind of call and outcome.
-fn outcome_label(kind: OpKind, outcome: Outcome) -> &'static str {
-    match (kind, outcome) {
-        (OpKind::Claim, Outcome::Ok) => "claimed",
-        (OpKind::Complete, Outcome::Ok) => "completed",
-        (OpKind::Progress | OpKind::Complete, Outcome::Conflict) => "lease_lost",
-        (_, outcome) => outcome.as_str(),
-    }
-}
-
-/// The id `op` assigned, from stdout by its capture regex, or `proposed` without one.
-fn assigned_id(op: &OpSpec, result: &CallResult, proposed: &str) -> Option<String> {
-    let Some(pattern) = &op.capture else {
-        return Some(proposed.to_owned());
-    };
-    let found = pattern.captures(&result.stdout)?;
-    let group = found
-        .name("id")
-        .or_else(|| found.get(1))
-        .or_else(|| found.get(0))?;
-    Some(group.as_str().to_owned())
-}
-
 /// Runs a setup call (register or submit) for each proposed id, in order; any failure stops
 /// the run, because there is nothing sound to judge without every agent and item.
 fn set_up(
     shared: &Shared<'_>,
     op: Option<&OpSpec>,
     kind: OpKind,
-    proposed: Vec<String>,
+    (proposed, submitters): (Vec<String>, &[String]),
     operations: &mut Vec<Operation>,
     recorder: &mut AgentRecorder,
 ) -> Result<Vec<String>> {
     let Some(op) = op else { return Ok(proposed) };
     let section = kind.span_name();
     let mut ids = Vec::with_capacity(proposed.len());
-    for id in &proposed {
+    let mut rng = agents::agent_rng(shared.plan.seed, usize::MAX);
+    for (index, id) in proposed.iter().enumerate() {
         let subject = match kind {
             OpKind::Register => Subject {
                 kind,
@@ -237,16 +71,19 @@ fn set_up(
                 item: None,
                 progress: None,
             },
+            // Items are submitted by the agents in turn, for a tool that wants `{agent_id}`.
             _ => Subject {
                 kind,
-                agent: None,
+                agent: submitters
+                    .get(index % submitters.len().max(1))
+                    .map(String::as_str),
                 item: Some(id),
                 progress: None,
             },
         };
-        let (mut operation, result) = shared.perform(op, subject, recorder);
+        let result = shared.perform(op, subject, recorder, &mut rng, operations);
         let assigned = (result.outcome == Outcome::Ok)
-            .then(|| assigned_id(op, &result, id))
+            .then(|| assigned_id(op, &result, Some(id)))
             .flatten();
         let Some(assigned) = assigned else {
             return Err(Error::Adapter(format!(
@@ -259,75 +96,52 @@ fn set_up(
                 result.excerpt()
             )));
         };
-        match kind {
-            OpKind::Register => operation.agent = Some(assigned.clone()),
-            _ => operation.item = Some(assigned.clone()),
+        if let Some(operation) = operations.last_mut() {
+            match kind {
+                OpKind::Register => operation.agent = Some(assigned.clone()),
+                _ => operation.item = Some(assigned.clone()),
+            }
         }
-        operations.push(operation);
         ids.push(assigned);
     }
     Ok(ids)
 }
 
-/// One agent's walk over the items; returns its operations.
-fn agent_loop(
-    shared: &Shared<'_>,
-    agent: &str,
-    order: &[usize],
-    items: &[String],
-    board: &[AtomicU8],
-) -> Vec<Operation> {
-    let config = shared.config;
-    let identity = vec![KeyValue::new("agent.id", agent.to_owned())];
-    let mut recorder = shared.recorder("agent.session", identity);
-    let mut operations = Vec::new();
-    for &index in order {
-        if board[index].load(Ordering::Acquire) != BOARD_OPEN {
-            continue;
+/// Creates the files a crashed run would have left (`[faults] leftover_files`), empty.
+fn leave_files(config: &AdapterConfig, base: &Values<'_>) -> Result<()> {
+    for template in &config.faults.leftover_files {
+        let path = config.dir.join(base.expand(template));
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|error| {
+                Error::Adapter(format!(
+                    "[faults] cannot create {}: {error}",
+                    parent.display()
+                ))
+            })?;
         }
-        let claim = Subject {
-            kind: OpKind::Claim,
-            agent: Some(agent),
-            item: Some(items[index].as_str()),
-            progress: None,
-        };
-        let (operation, _) = shared.perform(&config.claim, claim, &mut recorder);
-        let claimed = operation.acknowledged();
-        operations.push(operation);
-        if !claimed {
-            continue;
-        }
-        board[index].store(BOARD_TAKEN, Ordering::Release);
-        let progress_calls = config.progress.iter().flat_map(|op| {
-            config.progress_steps.iter().map(move |&percent| {
-                let subject = Subject {
-                    kind: OpKind::Progress,
-                    progress: Some(percent),
-                    ..claim
-                };
-                (op, subject)
-            })
-        });
-        let complete = Subject {
-            kind: OpKind::Complete,
-            ..claim
-        };
-        for (op, subject) in progress_calls.chain([(&config.complete, complete)]) {
-            let (operation, _) = shared.perform(op, subject, &mut recorder);
-            let acknowledged = operation.acknowledged();
-            operations.push(operation);
-            if !acknowledged {
-                // The holder was refused: as far as anyone can tell, the item is free again.
-                board[index].store(BOARD_OPEN, Ordering::Release);
-                break;
-            }
-            if subject.kind == OpKind::Complete {
-                board[index].store(BOARD_DONE, Ordering::Release);
-            }
-        }
+        std::fs::write(&path, b"").map_err(|error| {
+            Error::Adapter(format!("[faults] cannot leave {}: {error}", path.display()))
+        })?;
     }
-    recorder.close(shared.now_ns());
-    operations
+    Ok(())
+}
+
+/// A warning when every agent call exited with the same code: then the outcomes came from
+/// the stdout rules alone, and a reader should know the exit code told nothing.
+fn exit_code_warning(operations: &[Operation]) -> Option<String> {
+    let codes: BTreeSet<Option<i32>> = operations
+        .iter()
+        .filter(|op| matches!(op.kind, OpKind::Claim | OpKind::Progress | OpKind::Complete))
+        .filter(|op| !matches!(op.outcome, Outcome::TimedOut | Outcome::Killed))
+        .map(|op| op.exit_code)
+        .collect();
+    let outcomes: BTreeSet<Outcome> = operations.iter().map(|op| op.outcome).collect();
+    match (codes.len(), codes.first()) {
+        (1, Some(Some(code))) if outcomes.len() > 1 => Some(format!(
+            "every call exited {code}; outcomes came from stdout rules only"
+        )),
+        _ => None,
+    }
 }
 
 /// Runs `config` as `plan` says; every call lands in `capture` as a span and a latency.
@@ -366,14 +180,12 @@ pub fn run(config: &AdapterConfig, plan: &RunPlan, capture: Arc<Capture>) -> Res
         config,
         plan,
         launcher,
-        slots: Slots {
-            free: Mutex::new(config.concurrency),
-            freed: Condvar::new(),
-        },
+        slots: Slots::new(config.concurrency),
         started: Instant::now(),
         capture,
         time_base: TimeBase::wall_clock_now(),
     };
+    leave_files(config, &base)?;
     if let Some(init) = &config.init {
         let result = shared.launcher.call(init, &base);
         if result.outcome != Outcome::Ok {
@@ -392,33 +204,51 @@ pub fn run(config: &AdapterConfig, plan: &RunPlan, capture: Arc<Capture>) -> Res
         &shared,
         config.register.as_ref(),
         OpKind::Register,
-        proposed_agents,
+        (proposed_agents, &[]),
         &mut operations,
         &mut setup,
     )?;
-    let items = set_up(
-        &shared,
-        config.submit.as_ref(),
-        OpKind::Submit,
-        proposed_items,
-        &mut operations,
-        &mut setup,
-    )?;
+    let submitted = if config.claim_creates_item {
+        Vec::new()
+    } else {
+        set_up(
+            &shared,
+            config.submit.as_ref(),
+            OpKind::Submit,
+            (proposed_items, &agents),
+            &mut operations,
+            &mut setup,
+        )?
+    };
     setup.close(shared.now_ns());
 
-    let board: Vec<AtomicU8> = items.iter().map(|_| AtomicU8::new(BOARD_OPEN)).collect();
+    let board: Vec<AtomicU8> = submitted
+        .iter()
+        .map(|_| AtomicU8::new(BOARD_OPEN))
+        .collect();
+    let next_piece = AtomicUsize::new(0);
     let agents_started_ns = shared.now_ns();
-    std::thread::scope(|scope| {
+    let (stop_sampling, stop) = mpsc::channel::<()>();
+    let samples = std::thread::scope(|scope| {
+        let sampler = config.state.sample_every.map(|every| {
+            let (shared, base) = (&shared, &base);
+            scope.spawn(move || {
+                let now = || shared.now_ns();
+                sampler::sample_until(&config.state, every, (&shared.launcher, base), now, &stop)
+            })
+        });
         let walkers: Vec<_> = agents
             .iter()
             .enumerate()
             .map(|(index, agent)| {
-                let mut order: Vec<usize> = (0..items.len()).collect();
-                order.shuffle(&mut ChaCha8Rng::seed_from_u64(
-                    plan.seed.wrapping_add(index as u64),
-                ));
-                let (shared, items, board) = (&shared, &items, &board);
-                scope.spawn(move || agent_loop(shared, agent, &order, items, board))
+                let (shared, items, board, next) = (&shared, &submitted, &board, &next_piece);
+                scope.spawn(move || {
+                    if config.claim_creates_item {
+                        agents::create_and_finish(shared, (index, agent), plan.items, next)
+                    } else {
+                        agents::walk_items(shared, (index, agent), items, board)
+                    }
+                })
             })
             .collect();
         for walker in walkers {
@@ -428,20 +258,44 @@ pub fn run(config: &AdapterConfig, plan: &RunPlan, capture: Arc<Capture>) -> Res
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
+        let _ = stop_sampling.send(());
+        match sampler.map(|thread| thread.join()) {
+            Some(Ok(samples)) => samples,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => Vec::new(),
+        }
     });
     let agents_duration_ns = shared.now_ns() - agents_started_ns;
     operations.sort_by_key(|op| (op.invoke_ns, op.complete_ns));
     for (index, operation) in operations.iter_mut().enumerate() {
         operation.index = index;
     }
+    let items = if config.claim_creates_item {
+        operations
+            .iter()
+            .filter(|op| op.kind == OpKind::Claim && op.acknowledged())
+            .filter_map(|op| op.item.clone())
+            .collect()
+    } else {
+        submitted
+    };
     let state = state::read(&config.state, &shared.launcher, &base);
+    let warnings = exit_code_warning(&operations).into_iter().collect();
     Ok(AdapterRun {
         config_path: config.path.clone(),
         run_dir: plan.run_dir.clone(),
         agents,
         items,
+        pieces: if config.claim_creates_item {
+            plan.items
+        } else {
+            board.len()
+        },
+        claims_create_items: config.claim_creates_item,
         operations,
         state,
+        samples,
+        warnings,
         concurrency: config.concurrency,
         agents_duration_ns,
     })

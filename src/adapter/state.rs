@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::call::{excerpt, Launcher, Outcome, Values};
-use super::config::StateSource;
+use super::config::{StateSource, StateSpec};
 use crate::store::layout::WorkClaim;
 
 /// What the state read gave.
@@ -68,22 +68,48 @@ pub fn parse(text: &str) -> Result<Vec<WorkClaim>, String> {
         .collect()
 }
 
-/// Reads the final state from `source`.
-pub fn read(source: &StateSource, launcher: &Launcher, values: &Values<'_>) -> FinalState {
-    match source {
+/// The words for a state past its bound.
+fn too_large(size: &str, max_bytes: u64) -> String {
+    format!(
+        "the state is {size} bytes, over the limit of {max_bytes} ([state] max_bytes raises it); it was not read"
+    )
+}
+
+/// Reads `path` whole if it is at most `max_bytes` long.
+fn read_bounded(path: &Path, max_bytes: u64) -> Result<String, String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|error| format!("cannot read: {error}"))?;
+    let mut text = String::new();
+    file.take(max_bytes.saturating_add(1))
+        .read_to_string(&mut text)
+        .map_err(|error| format!("cannot read: {error}"))?;
+    if text.len() as u64 > max_bytes {
+        let size = std::fs::metadata(path)
+            .map_or_else(|_| "more than that".into(), |m| m.len().to_string());
+        return Err(too_large(&size, max_bytes));
+    }
+    Ok(text)
+}
+
+/// Reads the state as `spec` says.
+pub fn read(spec: &StateSpec, launcher: &Launcher, values: &Values<'_>) -> FinalState {
+    let max_bytes = spec.max_bytes;
+    match &spec.source {
         StateSource::File(template) => {
             let path = launcher.cwd.join(Path::new(&values.expand(template)));
-            let entries = std::fs::read_to_string(&path)
-                .map_err(|error| format!("cannot read: {error}"))
-                .and_then(|text| parse(&text));
+            let entries = read_bounded(&path, max_bytes).and_then(|text| parse(&text));
             FinalState {
                 source: path.display().to_string(),
                 entries,
             }
         }
         StateSource::Command { command, timeout } => {
-            let result = launcher.call_plain(command, values, *timeout);
+            let stdout_max = usize::try_from(max_bytes).unwrap_or(usize::MAX);
+            let result = launcher.call_plain(command, values, *timeout, stdout_max);
             let entries = match result.outcome {
+                Outcome::Ok if result.stdout_cut => {
+                    Err(too_large(&format!("more than {max_bytes}"), max_bytes))
+                }
                 Outcome::Ok => parse(&result.stdout),
                 _ => Err(format!(
                     "the state command {}: {}",
@@ -110,6 +136,11 @@ mod tests {
         assert!(parse("{\"work_item_id\": 1").is_err_and(|p| p.contains("not a JSON array")));
         let entry = parse(r#"[{"work_item_id": "a", "status": "pending"}, {"status": 3}]"#);
         assert!(entry.is_err_and(|p| p.starts_with("entry [1]")));
+        let dir = tempfile::tempdir().expect("temp dir");
+        let big = dir.path().join("state.json");
+        std::fs::write(&big, "[]".repeat(10)).expect("write");
+        assert!(read_bounded(&big, 19).is_err_and(|p| p.contains("20 bytes, over the limit of 19")));
+        assert_eq!(read_bounded(&big, 20).map(|t| t.len()), Ok(20));
         let good = parse(
             r#"[{"work_item_id": "a", "status": "completed", "agent_id": "x", "progress": 100}]"#,
         );

@@ -38,13 +38,13 @@ enum ContentionArg {
 pub struct RunArgs {
     /// Agents in the swarm (1 or more).
     #[arg(long, default_value_t = 100, value_parser = numbers::Usize(numbers::Whole::AtLeastOne))]
-    agents: usize,
+    pub(super) agents: usize,
     /// Work items to finish (1 or more).
     #[arg(long, default_value_t = 1_000, value_parser = numbers::Usize(numbers::Whole::AtLeastOne))]
-    items: usize,
+    pub(super) items: usize,
     /// Seed for every random choice; the same seed replays a deterministic run.
     #[arg(long, default_value_t = 42, value_parser = numbers::U64(numbers::Whole::U64))]
-    seed: u64,
+    pub(super) seed: u64,
     /// How time and scheduling work.
     #[arg(long, value_enum, default_value_t = ModeArg::Throughput)]
     mode: ModeArg,
@@ -63,7 +63,7 @@ pub struct RunArgs {
     /// `command:CONFIG` (another coordinator driven through its command line, as the TOML
     /// CONFIG says, on the real clock; judged by the history checker; --agents, --items and
     /// --seed apply, the swarm's other options do not).
-    #[arg(long, default_value = "memory", value_parser = parse_store)]
+    #[arg(long, visible_alias = "system", default_value = "memory", value_parser = parse_store)]
     store: StoreArg,
     /// Split the swarm across this many OS processes sharing the store (needs
     /// `--store file:DIR` and throughput mode): the agents are divided evenly, every process
@@ -87,7 +87,10 @@ pub struct RunArgs {
     #[arg(long)]
     attach: bool,
     #[command(flatten)]
-    otlp: super::export::OtlpArgs,
+    pub(super) otlp: super::export::OtlpArgs,
+    /// How a command system's findings are listed (only with `--store command:CONFIG`).
+    #[command(flatten)]
+    pub(super) listing: super::listing::ListingArgs,
 }
 
 /// Where coordination state lives.
@@ -173,7 +176,7 @@ fn check_determinism(config: &SwarmConfig, first: &Evidence) -> anyhow::Result<(
 
 /// The capture of a run: every span kept, also handed to `exports` (the OTLP collector's)
 /// and written to `--spans-out` if given, headed by the resource an export would carry.
-fn capture_for(
+pub(super) fn capture_for(
     args: &RunArgs,
     run: (&str, &RunAttributes),
     otlp: Option<&OtlpTarget>,
@@ -206,7 +209,29 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         if args.check_determinism {
             anyhow::bail!("--check-determinism needs a simulated coordinator: an external system never replays");
         }
-        return super::command_store::run(config, args.agents, args.items, args.seed);
+        let ignored = [
+            (args.processes > 1, "--processes"),
+            (args.attach, "--attach"),
+            (args.teams > 1, "--teams"),
+            (
+                matches!(args.mode, ModeArg::Deterministic),
+                "--mode deterministic",
+            ),
+            (
+                matches!(args.contention, ContentionArg::High),
+                "--contention high",
+            ),
+        ];
+        if let Some((_, flag)) = ignored.iter().find(|(given, _)| *given) {
+            anyhow::bail!("{flag} shapes swarmspec's simulated swarm; a command system runs its own agents on the real clock (only --agents, --items, --seed, --spans-out, --otlp and the listing options apply)");
+        }
+        return super::command_store::run(config, &args);
+    }
+    if args.listing.json
+        || args.listing.all
+        || args.listing.limit != swarmspec::findings::LIMIT_DEFAULT
+    {
+        anyhow::bail!("--json, --limit and --all list a command system's findings: they need --store command:CONFIG");
     }
     let config = config_from(&args).context("invalid options for `swarmspec run`")?;
     let store_dir = match &args.store {

@@ -18,6 +18,8 @@ mod fuzz_corpus;
 mod gherkin_errors;
 // The external-command adapter: a lossy coordinator caught, the file store found clean.
 mod command_adapter;
+// Command tools as people write them: create-on-claim, stdout answers, busy, broken states.
+mod command_tools;
 mod library;
 // `verify --mutants`: every planted engine defect is killed by the shipped features.
 mod mutants;
