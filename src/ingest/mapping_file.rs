@@ -8,6 +8,7 @@
 //! "s2s.work_item_id" = "work.item_id"
 //! [status]            # values: ok, error, unset
 //! success = "ok"
+//! "2" = "error"       # a status code, bare or as {"code": 2}
 //! [outcomes]          # work.outcome values
 //! acquired = "claimed"
 //! ```

@@ -129,6 +129,14 @@ fn statuses_normalised() {
     Mapping::none().normalise_status(&mut object, &mut tally);
     assert_eq!(object["status"], json!("success"));
     assert_eq!(Mapping::none().status_of(&json!({"code": 2})), None);
+    let mut explicit = Mapping::none();
+    explicit.status.insert("2".into(), StatusClass::Error);
+    assert_eq!(
+        explicit
+            .status_of(&json!({"code": 2}))
+            .map(|(class, _, how)| (class, how)),
+        Some((StatusClass::Error, How::MappingFile))
+    );
 }
 
 // Proves error statuses are found in skipped fragments at any depth, in each spelling, and

@@ -17,6 +17,8 @@ pub mod fields;
 pub mod mapping;
 /// The `--mapping` TOML file.
 pub mod mapping_file;
+/// Status values mapped while reading, and error statuses found in skipped fragments.
+pub mod mapping_status;
 /// The OTLP JSON document format.
 pub mod otlp;
 /// What a read skipped, by line and by class.
