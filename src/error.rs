@@ -168,6 +168,17 @@ pub enum Error {
         /// What is wrong.
         problem: String,
     },
+    /// A span mapping file (`spans check --mapping`) is malformed; names the file, line and
+    /// problem, as the adapter configs do.
+    #[error("{}:{line}: {problem}", path.display())]
+    SpanMapping {
+        /// The mapping file.
+        path: PathBuf,
+        /// 1-based line of the problem (0 when the file could not be read at all).
+        line: usize,
+        /// What is wrong.
+        problem: String,
+    },
     /// The command adapter could not set up or finish a run (an init or submit command that
     /// failed, a run directory that cannot be created): no history to judge.
     #[error("command adapter: {0}")]

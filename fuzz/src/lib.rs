@@ -64,6 +64,10 @@ pub fn ingest(data: &[u8]) {
     let verdict = swarmspec::evidence::history::no_overlapping_holds(&read.spans);
     let _ = swarmspec::evidence::ingestion::qualified(verdict, &read.report);
     let _ = read.into_evidence();
+    // `spans check` reads with guessing on: statuses are rewritten while reading.
+    let guessing = swarmspec::ingest::mapping::Mapping::guessing();
+    let _ = swarmspec::ingest::read_mapped(data, Path::new("fuzz.jsonl"), &guessing);
+    let _ = swarmspec::ingest::mapping_file::parse(&text(data), Path::new("fuzz.toml"), true);
 }
 
 /// An external-command adapter config.

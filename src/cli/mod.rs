@@ -31,6 +31,7 @@ mod progress;
 mod run;
 mod run_split;
 mod spans;
+mod spans_checks;
 mod steps_cmd;
 mod store_cmd;
 mod verify;

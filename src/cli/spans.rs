@@ -1,9 +1,11 @@
 //! `swarmspec spans check FILE`: judge spans a real system wrote.
 //!
-//! Without `--feature`, it prints what the reader skipped and the two checks every
-//! coordinator must pass (no double hold, no error span). With `--feature F`, it runs the
-//! feature file F with the file under check: F's scenarios load it with
-//! `Given the spans under check` and may then use every evidence step.
+//! Without `--feature`, it maps the file's naming onto swarmspec's (`--mapping`, or guesses
+//! it reports), prints what the reader skipped grouped by reason, and the two checks every
+//! coordinator must pass (no double hold, no error span), each PASS, FAIL or NOT
+//! APPLICABLE. With `--feature F`, it runs the feature file F with the file under check:
+//! F's scenarios load it with `Given the spans under check` and may then use every evidence
+//! step (the steps read the file as written: no mapping applies there).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,15 +13,26 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
-use swarmspec::evidence;
-use swarmspec::ingest;
+use swarmspec::ingest::{self, mapping::Mapping, mapping_file};
 use swarmspec::steps::ingestion::SPANS_UNDER_CHECK;
 use swarmspec::steps::{run_suite, SuiteOptions};
+
+use super::listing::ListingArgs;
+use super::spans_checks::{self, CheckJson, Strict};
 
 /// Subcommands of `swarmspec spans`.
 #[derive(Debug, Subcommand)]
 pub enum SpansCommand {
-    /// Read a span file (OTLP JSON or a span log) and judge it.
+    /// Read a span file (OTLP JSON or a span log) and judge it: no work item held by two
+    /// agents at once, no span with status error. Each check is PASS, FAIL or NOT
+    /// APPLICABLE (its subject is not in the file: no `work.claim` span, no span at all).
+    /// Exit 0 only when no check failed and at least one applied (and, with --strict, no
+    /// fragment was skipped); 1 otherwise.
+    ///
+    /// Another tool's naming is mapped first: a name ending with one of swarmspec's after a
+    /// `.` or `_` (`s2s.work.claim`, `s2s.work_item_id`) and common status words
+    /// (`success`, `failed`, `{"code": 2}`) are guessed and each guess is reported;
+    /// `--mapping FILE` says it explicitly, `--no-guess` turns guessing off.
     Check(CheckArgs),
 }
 
@@ -29,8 +42,9 @@ pub struct CheckArgs {
     /// The span file: OTLP JSON (one document per line, as the collector's file exporter
     /// writes it) or a span log of concatenated JSON objects.
     file: PathBuf,
-    /// A feature file whose scenarios start with `Given the spans under check`.
-    #[arg(long)]
+    /// A feature file whose scenarios start with `Given the spans under check` (its steps
+    /// read the file as written, so --mapping and --json do not apply).
+    #[arg(long, conflicts_with_all = ["mapping", "json"])]
     feature: Option<PathBuf>,
     /// Where the feature run writes junit.xml, cucumber.json and verdicts.json.
     #[arg(long, default_value = "reports/spans-check")]
@@ -38,6 +52,16 @@ pub struct CheckArgs {
     /// Fail when the file has fragments that could not be read as spans.
     #[arg(long)]
     strict: bool,
+    /// A TOML file mapping another tool's names onto swarmspec's: sections [span_names],
+    /// [attributes] (name = "swarmspec name"), [status] (value = "ok" | "error" | "unset")
+    /// and [outcomes] (work.outcome value = "claimed" …). Its entries win over guesses.
+    #[arg(long, value_name = "FILE")]
+    mapping: Option<PathBuf>,
+    /// Map only what --mapping says: no guessing by suffix or by common status words.
+    #[arg(long)]
+    no_guess: bool,
+    #[command(flatten)]
+    listing: ListingArgs,
 }
 
 /// Runs `swarmspec spans …`.
@@ -95,35 +119,92 @@ pub fn check_span_file(path: &Path) -> anyhow::Result<()> {
 
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     check_span_file(&args.file)?;
-    let ingested = ingest::read_path(&args.file)?;
-    outln!("{}: {}", args.file.display(), ingested.report);
+    let guess = !args.no_guess;
+    let mapping = match (&args.mapping, &args.feature) {
+        (Some(path), _) => mapping_file::load(path, guess)?,
+        // The feature's steps read the file as written; so does the summary above them.
+        (None, Some(_)) => Mapping::none(),
+        (None, None) if guess => Mapping::guessing(),
+        (None, None) => Mapping::none(),
+    };
+    let (ingested, mapped) = ingest::read_path_mapped(&args.file, &mapping)?;
     let skipped = ingested.report.skipped_total;
-    let fragments_ok = !args.strict || skipped == 0;
-    if !fragments_ok {
+    let strict = Strict {
+        asked: args.strict,
+        passed: !args.strict || skipped == 0,
+    };
+    if let Some(feature) = &args.feature {
+        print_read(&args, &ingested.report)?;
+        print_strict(&strict, skipped)?;
+        let passed = run_feature(&args, feature)?;
+        return Ok(exit_code(passed && strict.passed));
+    }
+    let checks = spans_checks::run(&ingested);
+    let document = CheckJson::new(
+        args.file.display().to_string(),
+        &ingested.report,
+        &mapped,
+        &checks,
+        strict,
+    );
+    if args.listing.json {
+        outln!("{}", serde_json::to_string_pretty(&document)?);
+        return Ok(exit_code(document.passed));
+    }
+    print_read(&args, &ingested.report)?;
+    for applied in &mapped.applied {
+        outln!("{applied}");
+    }
+    for note in &mapped.ambiguous {
+        outln!("not guessed: {note}");
+    }
+    print_strict(&document.strict, skipped)?;
+    for outcome in &checks {
+        outln!("{outcome}");
+    }
+    if checks
+        .iter()
+        .all(|c| c.status == spans_checks::Status::NotApplicable)
+    {
+        outln!("FAIL no check applied: nothing in the file was judged");
+    }
+    Ok(exit_code(document.passed))
+}
+
+fn exit_code(passed: bool) -> ExitCode {
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The read's summary, then the skipped fragments grouped by reason under the listing's
+/// limit.
+fn print_read(args: &CheckArgs, report: &ingest::IngestReport) -> anyhow::Result<()> {
+    outln!("{}: {}", args.file.display(), report.summary());
+    let findings = spans_checks::skipped_findings(report);
+    if !findings.is_empty() {
+        out!("{}", args.listing.render(&findings));
+    }
+    if report.skipped_total > report.skipped.len() {
+        outln!(
+            "  ({} more fragments were skipped past the first {} listed; counted, not kept)",
+            report.skipped_total - report.skipped.len(),
+            report.skipped.len()
+        );
+    }
+    Ok(())
+}
+
+fn print_strict(strict: &Strict, skipped: usize) -> anyhow::Result<()> {
+    if !strict.passed {
         outln!(
             "FAIL --strict: every fragment of the file is a span: {skipped} fragments could not \
              be read as spans (listed above)"
         );
     }
-    let passed = match &args.feature {
-        Some(feature) => run_feature(&args, feature)?,
-        None => {
-            let verdicts = [
-                evidence::history::no_overlapping_holds(&ingested.spans),
-                evidence::ingestion::no_error_spans(&ingested.spans),
-            ]
-            .map(|verdict| evidence::ingestion::qualified(verdict, &ingested.report));
-            for verdict in &verdicts {
-                outln!("{verdict}");
-            }
-            verdicts.iter().all(|verdict| verdict.passed)
-        }
-    };
-    Ok(if passed && fragments_ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(())
 }
 
 fn run_feature(args: &CheckArgs, feature: &std::path::Path) -> anyhow::Result<bool> {

@@ -5,11 +5,7 @@ use crate::ingest::IngestReport;
 use crate::telemetry::{SpanRecord, SpanStatus};
 
 fn listed(report: &IngestReport) -> Vec<String> {
-    report
-        .skipped
-        .iter()
-        .map(|(line, reason)| format!("line {line}: {reason}"))
-        .collect()
+    report.skipped.iter().map(ToString::to_string).collect()
 }
 
 /// A verdict reached on spans read from a file, told what the reader could not use. When
@@ -65,8 +61,8 @@ pub fn fragment_reported_at(report: &IngestReport, line: usize) -> Verdict {
     let at_line: Vec<String> = report
         .skipped
         .iter()
-        .filter(|(at, _)| *at == line)
-        .map(|(at, reason)| format!("line {at}: {reason}"))
+        .filter(|skipped| skipped.line == line)
+        .map(ToString::to_string)
         .collect();
     let found = !at_line.is_empty();
     Verdict::new(
@@ -75,7 +71,7 @@ pub fn fragment_reported_at(report: &IngestReport, line: usize) -> Verdict {
         format!("a skipped fragment listed at line {line}"),
         format!(
             "skipped fragments at lines {:?}",
-            report.skipped.iter().map(|(at, _)| *at).collect::<Vec<_>>()
+            report.skipped.iter().map(|s| s.line).collect::<Vec<_>>()
         ),
         at_line,
     )

@@ -13,8 +13,16 @@
 
 /// Field conversions: ids, timestamps, attribute values.
 pub mod fields;
+/// Another tool's span names, attribute keys and statuses mapped onto swarmspec's.
+pub mod mapping;
+/// The `--mapping` TOML file.
+pub mod mapping_file;
+/// Status values mapped while reading, and error statuses found in skipped fragments.
+pub mod mapping_status;
 /// The OTLP JSON document format.
 pub mod otlp;
+/// What a read skipped, by line and by class.
+pub mod report;
 /// Checks across the file's spans: time window, duplicate ids, parent cycles.
 pub mod sanity;
 /// The flat span-log record format.
@@ -26,71 +34,14 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::evidence::Evidence;
 use crate::telemetry::{LatencyBook, OpKind, SpanRecord};
+use mapping::{MapReport, Mapping, Tally};
+pub use report::{IngestReport, SkipKind, Skipped, REFUSED_CITED_MAX, SKIPPED_LISTED_MAX};
 use stream::{Item, ValueStream};
-
-/// How many skipped fragments a report lists; past this it only counts them, so a file of
-/// garbage cannot exhaust memory through its own report.
-pub const SKIPPED_LISTED_MAX: usize = 1_000;
-
-/// How many refused spans a report keeps the reason of, for verdicts to cite.
-pub const REFUSED_CITED_MAX: usize = 10;
-
-/// What a read found besides the spans.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct IngestReport {
-    /// Spans read.
-    pub spans: usize,
-    /// Fragments not read as spans: (1-based line where the fragment began, reason); at most
-    /// `SKIPPED_LISTED_MAX` of them.
-    pub skipped: Vec<(usize, String)>,
-    /// Every fragment not read, listed or not.
-    pub skipped_total: usize,
-    /// Of those, spans the reader recognised and refused (a field missing or absurd, an id
-    /// used twice, a parent loop): evidence lost, so no verdict on the rest may pass.
-    pub spans_refused: usize,
-    /// The first `REFUSED_CITED_MAX` refused spans: (line, reason).
-    pub refused_first: Vec<(usize, String)>,
-}
-
-impl IngestReport {
-    fn skip(&mut self, line: usize, reason: String) {
-        self.skipped_total += 1;
-        if self.skipped.len() < SKIPPED_LISTED_MAX {
-            self.skipped.push((line, reason));
-        }
-    }
-
-    fn refuse(&mut self, line: usize, reason: String) {
-        self.spans_refused += 1;
-        if self.refused_first.len() < REFUSED_CITED_MAX {
-            self.refused_first.push((line, reason.clone()));
-        }
-        self.skip(line, reason);
-    }
-}
-
-impl std::fmt::Display for IngestReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} spans read, {} fragments skipped",
-            self.spans, self.skipped_total
-        )?;
-        if self.spans_refused > 0 {
-            write!(f, " ({} of them refused spans)", self.spans_refused)?;
-        }
-        for (line, reason) in &self.skipped {
-            write!(f, "\n    - line {line}: {reason}")?;
-        }
-        Ok(())
-    }
-}
 
 /// Spans and the report of what else the input held.
 #[derive(Debug, Clone)]
@@ -132,31 +83,62 @@ impl Found {
     }
 }
 
-fn classify(value: Value, line: usize, found: &mut Found, report: &mut IngestReport) {
-    let Value::Object(object) = value else {
-        report.skip(line, format!("a top-level {} is not a span", kind(&value)));
+/// The mapping a read applies, and its tally.
+struct Mapper<'a> {
+    mapping: &'a Mapping,
+    tally: Tally,
+}
+
+fn classify(
+    value: Value,
+    line: usize,
+    found: &mut Found,
+    report: &mut IngestReport,
+    mapper: &mut Mapper<'_>,
+) {
+    let Value::Object(mut object) = value else {
+        let error = mapper.mapping.carries_error_status(&value);
+        report.skip(
+            line,
+            SkipKind::NotObject,
+            format!("a top-level {} is not a span", kind(&value)),
+            error,
+        );
         return;
     };
     if otlp::is_otlp(&object) {
         for converted in otlp::spans(&object) {
             match converted {
                 Ok(span) => found.push(span, line),
-                Err(reason) => report.refuse(line, reason),
+                Err(refused) => report.refuse(line, refused.reason, refused.error_status),
             }
         }
     } else if span_log::is_span_log(&object) {
+        mapper
+            .mapping
+            .normalise_status(&mut object, &mut mapper.tally);
         match span_log::to_record(&object) {
             Ok(span) => found.push(span, line),
-            Err(reason) => report.refuse(line, reason),
+            Err(reason) => {
+                let error = object.get("status").is_some_and(|s| {
+                    mapper
+                        .mapping
+                        .carries_error_status(&serde_json::json!({"status": s}))
+                });
+                report.refuse(line, reason, error);
+            }
         }
     } else {
-        let keys: Vec<&str> = object.keys().take(5).map(String::as_str).collect();
+        let keys: Vec<String> = object.keys().take(5).cloned().collect();
+        let error = mapper.mapping.carries_error_status(&Value::Object(object));
         report.skip(
             line,
+            SkipKind::UnknownObject,
             format!(
                 "an object with neither resourceSpans nor operation_name (keys: {})",
                 keys.join(", ")
             ),
+            error,
         );
     }
 }
@@ -168,12 +150,15 @@ fn keep_sane(found: Found, report: &mut IngestReport) -> Vec<SpanRecord> {
     for ((span, line), dropped) in found.spans.into_iter().zip(found.lines).zip(dropped) {
         match dropped {
             None => kept.push(span),
-            Some(sanity::Dropped::Refused(reason)) => report.refuse(line, reason),
-            Some(sanity::Dropped::Copy(reason)) => report.skip(line, reason),
+            Some(sanity::Dropped::Refused(reason)) => {
+                let error = span.is_error();
+                report.refuse(line, reason, error);
+            }
+            Some(sanity::Dropped::Copy(reason)) => report.skip(line, SkipKind::Copy, reason, false),
         }
     }
     // File-level refusals come after the fragments found on the way: list all by line.
-    report.skipped.sort_by_key(|(line, _)| *line);
+    report.skipped.sort_by_key(|skipped| skipped.line);
     report.refused_first.sort_by_key(|(line, _)| *line);
     kept
 }
@@ -189,11 +174,25 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-/// Reads every span from `reader`; `source` names it in errors.
+/// Reads every span from `reader` as written; `source` names it in errors.
 pub fn read(reader: impl Read, source: &Path) -> Result<Ingested> {
+    read_mapped(reader, source, &Mapping::none()).map(|(ingested, _)| ingested)
+}
+
+/// Reads every span from `reader`, mapping another tool's naming with `mapping`; returns
+/// the spans and what was mapped.
+pub fn read_mapped(
+    reader: impl Read,
+    source: &Path,
+    mapping: &Mapping,
+) -> Result<(Ingested, MapReport)> {
     let mut stream = ValueStream::new(reader);
     let mut found = Found::default();
     let mut report = IngestReport::default();
+    let mut mapper = Mapper {
+        mapping,
+        tally: Tally::default(),
+    };
     // Each item consumes at least one byte, so the loop ends with the input.
     loop {
         let item = match stream.next_item() {
@@ -208,20 +207,37 @@ pub fn read(reader: impl Read, source: &Path) -> Result<Ingested> {
             }
         };
         match item {
-            Item::Value { line, value } => classify(value, line, &mut found, &mut report),
-            Item::Garbage { line, reason } => report.skip(line, format!("not JSON: {reason}")),
+            Item::Value { line, value } => {
+                classify(value, line, &mut found, &mut report, &mut mapper);
+            }
+            // Bytes that are not JSON cannot be read for a status: never flagged.
+            Item::Garbage { line, reason } => {
+                report.skip(
+                    line,
+                    SkipKind::NotJson,
+                    format!("not JSON: {reason}"),
+                    false,
+                );
+            }
         }
     }
-    let spans = keep_sane(found, &mut report);
+    let mut spans = keep_sane(found, &mut report);
+    mapping.apply(&mut spans, &mut mapper.tally);
     report.spans = spans.len();
-    Ok(Ingested { spans, report })
+    let mapped = mapper.tally.report(mapping);
+    Ok((Ingested { spans, report }, mapped))
 }
 
-/// Reads every span from the file at `path`, streaming it.
+/// Reads every span from the file at `path` as written, streaming it.
 pub fn read_path(path: &Path) -> Result<Ingested> {
+    read_path_mapped(path, &Mapping::none()).map(|(ingested, _)| ingested)
+}
+
+/// Reads every span from the file at `path`, streaming it, mapped with `mapping`.
+pub fn read_path_mapped(path: &Path, mapping: &Mapping) -> Result<(Ingested, MapReport)> {
     let file = File::open(path).map_err(|source| Error::ReadFile {
         path: path.to_path_buf(),
         source,
     })?;
-    read(BufReader::new(file), path)
+    read_mapped(BufReader::new(file), path, mapping)
 }

@@ -124,13 +124,30 @@ fn to_record(span: &Map<String, Value>) -> Result<SpanRecord, String> {
     })
 }
 
-/// Every span of a document; a span that does not convert is returned as an error naming its
-/// place (`resourceSpans[0].scopeSpans[1].spans[2]`), and the others still convert.
-pub fn spans(document: &Map<String, Value>) -> Vec<Result<SpanRecord, String>> {
+/// A span of a document that did not convert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// Its place (`resourceSpans[0].scopeSpans[1].spans[2]`) and why.
+    pub reason: String,
+    /// Whether it says it failed (status code 2): an error no check could judge.
+    pub error_status: bool,
+}
+
+fn says_error(span: &Value) -> bool {
+    let code = span.get("status").and_then(|status| status.get("code"));
+    code.is_some_and(|code| code.as_u64() == Some(2) || code.as_str() == Some("STATUS_CODE_ERROR"))
+}
+
+/// Every span of a document; a span that does not convert is returned as a refusal naming
+/// its place, and the others still convert.
+pub fn spans(document: &Map<String, Value>) -> Vec<Result<SpanRecord, Refused>> {
     let mut out = Vec::new();
     for (r, resource) in array(document, "resourceSpans").iter().enumerate() {
         let Some(resource) = resource.as_object() else {
-            out.push(Err(format!("resourceSpans[{r}] is not an object")));
+            out.push(Err(Refused {
+                reason: format!("resourceSpans[{r}] is not an object"),
+                error_status: false,
+            }));
             continue;
         };
         // Older exporters said instrumentationLibrarySpans for scopeSpans.
@@ -145,8 +162,9 @@ pub fn spans(document: &Map<String, Value>) -> Vec<Result<SpanRecord, String>> {
                     .as_object()
                     .ok_or_else(|| "not an object".to_owned())
                     .and_then(to_record);
-                out.push(converted.map_err(|reason| {
-                    format!("resourceSpans[{r}].scopeSpans[{s}].spans[{i}]: {reason}")
+                out.push(converted.map_err(|reason| Refused {
+                    reason: format!("resourceSpans[{r}].scopeSpans[{s}].spans[{i}]: {reason}"),
+                    error_status: says_error(span),
                 }));
             }
         }
@@ -181,14 +199,18 @@ mod tests {
         assert_eq!(first.duration_ns(), 1_000_000_000);
         assert_eq!(first.attr("work.stage"), Some(&AttrValue::Int(0)));
         assert_eq!(first.status, SpanStatus::Error("boom".into()));
-        let second = converted[1].as_ref().expect_err("second span lacks spanId");
+        let second = &converted[1]
+            .as_ref()
+            .expect_err("second span lacks spanId")
+            .reason;
         assert!(
             second.starts_with("resourceSpans[0].scopeSpans[0].spans[1]"),
             "{second}"
         );
-        let third = converted[2]
+        let third = &converted[2]
             .as_ref()
-            .expect_err("third span ends before it starts");
+            .expect_err("third span ends before it starts")
+            .reason;
         assert!(third.contains("is before startTimeUnixNano"), "{third}");
     }
 }

@@ -116,9 +116,9 @@ impl SplitRun {
     pub fn span_files_whole(&self) -> Verdict {
         let mut evidence = Vec::new();
         for worker in &self.workers {
-            for (line, reason) in &worker.ingest.skipped {
+            for skipped in &worker.ingest.skipped {
                 let path = worker.spans_path.display();
-                evidence.push(format!("{path}:{line}: {reason}"));
+                evidence.push(format!("{path}:{}: {}", skipped.line, skipped.reason));
             }
         }
         let skipped: usize = self.workers.iter().map(|w| w.ingest.skipped_total).sum();

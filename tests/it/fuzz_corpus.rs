@@ -40,6 +40,11 @@ fn corpora_parse_without_panic() {
         let read = swarmspec::ingest::read(bytes.as_slice(), &path).expect("in memory");
         let verdict = swarmspec::evidence::history::no_overlapping_holds(&read.spans);
         let _ = swarmspec::evidence::ingestion::qualified(verdict, &read.report);
+        let guessing = swarmspec::ingest::mapping::Mapping::guessing();
+        let _ =
+            swarmspec::ingest::read_mapped(bytes.as_slice(), &path, &guessing).expect("in memory");
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = swarmspec::ingest::mapping_file::parse(&text, &path, true);
     }
     for (path, bytes) in inputs("adapter") {
         let _ = swarmspec::adapter::AdapterConfig::parse(&String::from_utf8_lossy(&bytes), &path);

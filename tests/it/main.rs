@@ -30,6 +30,8 @@ mod runner;
 // Planted false and vacuous claims, one per metric: none may be VERIFIED.
 mod planted;
 mod snapshots;
+// `spans check` on another tool's spans: mappings, NOT APPLICABLE, grouped skips, --json.
+mod spans_check;
 // Other systems under test: process-protocol failures, serve-process, the shipped features
 // against the file store and the Python coordinators.
 mod systems;
