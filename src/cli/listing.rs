@@ -7,7 +7,6 @@ use clap::Args;
 use swarmspec::findings::{Findings, LIMIT_DEFAULT};
 
 /// How findings are shown.
-#[allow(dead_code)]
 #[derive(Debug, Clone, Args)]
 pub struct ListingArgs {
     /// Show at most this many findings of each kind (counts by kind always come first).
@@ -21,8 +20,6 @@ pub struct ListingArgs {
     pub json: bool,
 }
 
-// Used by each listing command as it adopts the shared options.
-#[allow(dead_code)]
 impl ListingArgs {
     /// The per-kind limit, or none with `--all`.
     pub fn limit(&self) -> Option<usize> {

@@ -57,26 +57,34 @@ fn repeated_items(files: &Files, found: &mut Findings) {
     }
 }
 
-/// Every holder must be a registered agent. Skipped when `agent_status.json` cannot be
-/// read or is absent (an absent one is judged once, as a missing file, in `mod.rs`).
+/// Every holder must be a registered agent. One finding per unknown agent, naming the
+/// items it holds: the root cause is the agent missing, not each item. Skipped when
+/// `agent_status.json` cannot be read or is absent (an absent one is judged once, as a
+/// missing file, in `mod.rs`).
 fn holders_registered(files: &Files, found: &mut Findings) {
     if files.agents.presence != super::read::Presence::Read {
         return;
     }
+    let mut held: BTreeMap<&str, Vec<(usize, &str)>> = BTreeMap::new();
     for (index, claim) in &files.claims.entries {
         let Some(agent) = claim.agent_id.as_deref().filter(|a| !a.is_empty()) else {
             continue;
         };
         if !files.agents.names(agent, |a| &a.agent_id) {
-            found.push(
-                Finding::new(
-                    kind::UNKNOWN_AGENT,
-                    format!("{WORK_CLAIMS_FILE} [{index}] {}", claim.work_item_id),
-                    format!("held by {agent}, who is not in {AGENT_STATUS_FILE}"),
-                )
-                .caused_by(format!("{agent} is not in {AGENT_STATUS_FILE}")),
-            );
+            held.entry(agent)
+                .or_default()
+                .push((*index, &claim.work_item_id));
         }
+    }
+    for (agent, items) in held {
+        found.push(Finding::new(
+            kind::UNKNOWN_AGENT,
+            format!("agent {agent}"),
+            format!(
+                "holds {} in {WORK_CLAIMS_FILE} but is not in {AGENT_STATUS_FILE}",
+                super::entries_text(&items)
+            ),
+        ));
     }
 }
 

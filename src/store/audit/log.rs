@@ -92,29 +92,43 @@ fn items_claimed(files: &Files, found: &mut Findings) {
     }
 }
 
-/// Every completion names a registered agent. Skipped when `agent_status.json` cannot be
-/// read, or is absent (judged once in `mod.rs`).
+/// Every completion names a registered agent. One finding per unknown agent (and one for
+/// entries naming none), listing its entries: the root cause is the agent missing from
+/// `agent_status.json`, not each entry. Skipped when `agent_status.json` cannot be read, or
+/// is absent (judged once in `mod.rs`).
 fn completers_registered(files: &Files, found: &mut Findings) {
     if files.agents.presence != super::read::Presence::Read {
         return;
     }
+    let mut by_agent: BTreeMap<&str, Vec<(usize, &str)>> = BTreeMap::new();
     for (index, entry) in &files.log.entries {
         let agent = entry.agent_id.as_str();
-        if agent.is_empty() {
-            found.push(Finding::new(
-                kind::COMPLETION_BY_UNKNOWN_AGENT,
-                format!("{COORDINATION_LOG_FILE} [{index}] {}", entry.work_item_id),
-                "names no agent",
-            ));
-        } else if !files.agents.names(agent, |a| &a.agent_id) {
-            found.push(
-                Finding::new(
-                    kind::COMPLETION_BY_UNKNOWN_AGENT,
-                    format!("{COORDINATION_LOG_FILE} [{index}] {}", entry.work_item_id),
-                    format!("completed by {agent}, who is not in {AGENT_STATUS_FILE}"),
-                )
-                .caused_by(format!("{agent} is not in {AGENT_STATUS_FILE}")),
-            );
+        if agent.is_empty() || !files.agents.names(agent, |a| &a.agent_id) {
+            by_agent
+                .entry(agent)
+                .or_default()
+                .push((*index, &entry.work_item_id));
         }
+    }
+    for (agent, entries) in by_agent {
+        let (subject, detail) = if agent.is_empty() {
+            (
+                format!("{COORDINATION_LOG_FILE} entries with no agent"),
+                format!("{} name no agent", super::entries_text(&entries)),
+            )
+        } else {
+            (
+                format!("agent {agent}"),
+                format!(
+                    "completed {} in {COORDINATION_LOG_FILE} but is not in {AGENT_STATUS_FILE}",
+                    super::entries_text(&entries)
+                ),
+            )
+        };
+        found.push(Finding::new(
+            kind::COMPLETION_BY_UNKNOWN_AGENT,
+            subject,
+            detail,
+        ));
     }
 }

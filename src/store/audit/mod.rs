@@ -51,7 +51,7 @@ pub mod kind {
     pub const HELD_TWICE: &str = "held_twice";
     /// An item appears more than once in `work_claims.json` (without two holders).
     pub const DUPLICATE_CLAIM: &str = "duplicate_claim";
-    /// An item is held by an agent that is not in `agent_status.json`.
+    /// An agent that is not in `agent_status.json` holds items (one finding per agent).
     pub const UNKNOWN_AGENT: &str = "unknown_agent";
     /// A completed item has no entry in `coordination_log.json`.
     pub const COMPLETION_MISSING_FROM_LOG: &str = "completion_missing_from_log";
@@ -59,7 +59,7 @@ pub mod kind {
     pub const DUPLICATE_COMPLETION: &str = "duplicate_completion";
     /// The log names an item `work_claims.json` does not have.
     pub const LOGGED_ITEM_NOT_CLAIMED: &str = "logged_item_not_claimed";
-    /// A log entry names no agent, or one not in `agent_status.json`.
+    /// Log entries name an agent not in `agent_status.json`, or none (one finding per agent).
     pub const COMPLETION_BY_UNKNOWN_AGENT: &str = "completion_by_unknown_agent";
     /// A claim's trace id names no trace in the span log (`--spans`).
     pub const UNTRACED_CLAIM: &str = "untraced_claim";
@@ -252,6 +252,18 @@ fn dedupe(findings: Findings) -> Findings {
         .into_iter()
         .filter(|f| seen.insert((f.kind.clone(), f.subject.clone())))
         .collect()
+}
+
+/// `1 entry (3: w2)` or `2 entries (3: w2, 7: w5)`: entries by index and id, at most a
+/// dozen named.
+fn entries_text(entries: &[(usize, &str)]) -> String {
+    let noun = if entries.len() == 1 {
+        "entry"
+    } else {
+        "entries"
+    };
+    let named = entries.iter().map(|(index, id)| format!("{index}: {id}"));
+    format!("{} {noun} ({})", entries.len(), listed(named, 12))
 }
 
 /// `a, b, c` for at most `max` items, then how many more.

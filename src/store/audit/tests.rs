@@ -76,7 +76,7 @@ fn reports_each_kind_with_file_and_entry() {
     );
     has(
         kind::UNKNOWN_AGENT,
-        "work_claims.json [3] w2: held by ghost, who is not in agent_status.json",
+        "agent ghost: holds 1 entry (3: w2) in work_claims.json but is not in agent_status.json",
     );
     has(
         kind::COMPLETION_MISSING_FROM_LOG,
@@ -88,7 +88,8 @@ fn reports_each_kind_with_file_and_entry() {
     );
     has(
         kind::COMPLETION_BY_UNKNOWN_AGENT,
-        "coordination_log.json [1] w1: completed by nobody, who is not in agent_status.json",
+        "agent nobody: completed 1 entry (1: w1) in coordination_log.json but is not in \
+         agent_status.json",
     );
     assert_eq!(found.len(), 7, "{all}");
 }
@@ -322,6 +323,58 @@ fn the_verdict_carries_counts_and_findings() {
     );
     assert_eq!(verdict.evidence.len(), 2);
     assert!(verdict.evidence[0].starts_with("duplicate_completion: coordination_log.json w1"));
+}
+
+// Proves an unregistered agent is one finding however many entries name it, holders and
+// completers alike, and entries naming no agent are one finding too.
+#[test]
+fn an_unknown_agent_is_one_finding() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let claims: Vec<String> = (0..5)
+        .map(|i| {
+            format!(r#"{{"work_item_id": "w{i}", "agent_id": "ghost", "status": "completed"}}"#)
+        })
+        .collect();
+    write(
+        dir.path(),
+        WORK_CLAIMS_FILE,
+        &format!("[{}]", claims.join(",")),
+    );
+    let log: Vec<String> = (0..5)
+        .map(|i| {
+            format!(
+                r#"{{"work_item_id": "w{i}", "agent_id": "{}"}}"#,
+                if i < 3 { "ghost" } else { "" }
+            )
+        })
+        .collect();
+    write(
+        dir.path(),
+        COORDINATION_LOG_FILE,
+        &format!("[{}]", log.join(",")),
+    );
+    write(dir.path(), AGENT_STATUS_FILE, &agents(1));
+    let found = audit_dir(dir.path());
+    let all = found.render(None);
+    assert_eq!(
+        kinds(&found),
+        [
+            kind::UNKNOWN_AGENT,
+            kind::COMPLETION_BY_UNKNOWN_AGENT,
+            kind::COMPLETION_BY_UNKNOWN_AGENT
+        ],
+        "{all}"
+    );
+    assert_eq!(
+        found.findings[0].detail,
+        "holds 5 entries (0: w0, 1: w1, 2: w2, 3: w3, 4: w4) in work_claims.json but is not in \
+         agent_status.json"
+    );
+    assert_eq!(
+        found.findings[1].to_string(),
+        "coordination_log.json entries with no agent: 2 entries (3: w3, 4: w4) name no agent"
+    );
+    assert_eq!(found.findings[2].subject, "agent ghost");
 }
 
 // Proves a claim whose trace id is missing from the span log is reported, and one whose
