@@ -17,6 +17,7 @@ macro_rules! out {
     };
 }
 
+mod audit_cmd;
 mod bench;
 mod command_store;
 mod compliance_cmd;
@@ -74,8 +75,10 @@ enum Command {
     CheckDocs(docs::CheckDocsArgs),
     /// Audit a coordination directory (work_claims.json, agent_status.json,
     /// coordination_log.json): unreadable files, items held twice, completions missing from
-    /// the log, log entries and holders nobody registered.
-    AuditStore(AuditStoreArgs),
+    /// the log or logged more than once, log entries and holders nobody registered. Prints
+    /// counts by kind, then at most --limit findings of each kind (--all for every one);
+    /// --json writes one document with every finding.
+    AuditStore(audit_cmd::AuditStoreArgs),
     /// Judge spans a real system wrote (OTLP JSON or a span log).
     #[command(subcommand)]
     Spans(spans::SpansCommand),
@@ -86,41 +89,6 @@ enum Command {
     /// Serve swarmspec's reference engine over the process protocol on stdin/stdout
     /// (docs/process-protocol.md): the protocol's cost baseline, and a model for your own.
     ServeProcess,
-}
-
-/// Options of `swarmspec audit-store`.
-#[derive(Debug, clap::Args)]
-struct AuditStoreArgs {
-    /// The directory holding the coordination files.
-    dir: std::path::PathBuf,
-    /// A span log or OTLP JSON file the same system wrote: every claim whose
-    /// `telemetry.trace_id` is set must have a span of that trace in it.
-    #[arg(long, value_name = "FILE")]
-    spans: Option<std::path::PathBuf>,
-}
-
-/// Prints every anomaly; fails if there is one.
-fn audit_store(args: AuditStoreArgs) -> anyhow::Result<ExitCode> {
-    if !args.dir.is_dir() {
-        anyhow::bail!("{} is not a directory", args.dir.display());
-    }
-    let spans = match &args.spans {
-        Some(path) => {
-            spans::check_span_file(path)?;
-            let read = swarmspec::ingest::read_path(path)
-                .with_context(|| format!("reading the span file {}", path.display()))?;
-            outln!("{}: {}", path.display(), read.report);
-            Some(read.spans)
-        }
-        None => None,
-    };
-    let verdict = swarmspec::store::audit::no_anomalies_with_spans(&args.dir, spans.as_deref());
-    outln!("{verdict}");
-    Ok(if verdict.passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
 }
 
 /// Runs the chosen subcommand; the exit code says whether its checks passed.
@@ -134,7 +102,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compliance(args) => compliance_cmd::compliance(args),
         Command::CheckDocs(args) => docs::check_docs(args),
         Command::Spans(command) => spans::spans(command),
-        Command::AuditStore(args) => audit_store(args),
+        Command::AuditStore(args) => audit_cmd::audit_store(args),
         Command::Store(command) => store_cmd::store(command),
         Command::ServeProcess => serve_process(),
     }

@@ -3,6 +3,8 @@
 
 use swarmspec::steps;
 
+// `swarmspec audit-store`: counts by kind, --limit/--all/--json, root causes once.
+mod audit_store;
 // `swarmspec bench --quick`: runs and writes every section (not timed).
 mod bench;
 mod cli;
