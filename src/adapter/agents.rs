@@ -35,6 +35,14 @@ pub(super) fn agent_rng(seed: u64, index: usize) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed.wrapping_add(index as u64))
 }
 
+/// The `agent.session` span every call of `agent` is a child of.
+fn session(shared: &Shared<'_>, agent: &str) -> AgentRecorder {
+    shared.recorder(
+        "agent.session",
+        vec![KeyValue::new("agent.id", agent.to_owned())],
+    )
+}
+
 /// Reports each progress step, then completes `item`, which `agent` was acknowledged to
 /// hold; returns whether the completion was acknowledged. Stops at the first refusal.
 fn finish(
@@ -81,8 +89,7 @@ pub(super) fn walk_items(
     let mut rng = agent_rng(shared.plan.seed, index);
     let mut order: Vec<usize> = (0..items.len()).collect();
     rand::seq::SliceRandom::shuffle(order.as_mut_slice(), &mut rng);
-    let identity = vec![KeyValue::new("agent.id", agent.to_owned())];
-    let mut recorder = shared.recorder("agent.session", identity);
+    let mut recorder = session(shared, agent);
     let mut operations = Vec::new();
     for index in order {
         if board[index].load(Ordering::Acquire) != BOARD_OPEN {
@@ -131,8 +138,7 @@ pub(super) fn create_and_finish(
     next: &AtomicUsize,
 ) -> Vec<Operation> {
     let mut rng = agent_rng(shared.plan.seed, index);
-    let identity = vec![KeyValue::new("agent.id", agent.to_owned())];
-    let mut recorder = shared.recorder("agent.session", identity);
+    let mut recorder = session(shared, agent);
     let mut operations = Vec::new();
     while next.fetch_add(1, Ordering::AcqRel) < pieces {
         let claim = Subject {
