@@ -7,6 +7,10 @@
 //! fresh child processes (`swarm::memory_probe_in_child`), so one run's heap does not hide
 //! the next one's growth.
 
+/// Cost curves against agents and items (`--curves`).
+pub mod curves;
+/// The curves as log-log SVG charts in `bench.html`.
+pub mod curves_html;
 /// The raw CAS baseline and the engine without a swarm.
 pub mod limits;
 /// Round trips over the process protocol, to a Rust child and to the Python coordinator.
@@ -188,6 +192,8 @@ pub struct BenchReport {
     pub span_cost: Vec<SpanCostRow>,
     /// Wall time of the whole bench, s.
     pub wall_s: f64,
+    /// Cost curves, when `--curves` asked for them.
+    pub curves: Option<curves::CurvesReport>,
 }
 
 fn stats_of(samples: &[Sample], pick: impl Fn(&Sample) -> Option<f64>) -> Option<Stats> {
@@ -310,6 +316,7 @@ pub fn run(plan: &BenchPlan, exe: &Path, progress: &mut dyn FnMut(&str)) -> Resu
         memory,
         span_cost,
         wall_s: started.elapsed().as_secs_f64(),
+        curves: None,
     })
 }
 

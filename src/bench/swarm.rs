@@ -50,16 +50,11 @@ pub fn swarm_once(shape: &SwarmShape) -> Result<Sample> {
     let started = Instant::now();
     let outcome = swarm.run(Arc::clone(&capture))?;
     let wall_s = started.elapsed().as_secs_f64().max(f64::MIN_POSITIVE);
-    let book = capture.latencies();
-    let claims = book.summary(OpKind::Claim);
-    let operations: u64 = OpKind::ALL
-        .iter()
-        .filter(|&&op| op != OpKind::Submit)
-        .map(|&op| book.histogram(op).len())
-        .sum();
+    let claims = capture.latencies().summary(OpKind::Claim);
+    let operations = operation_count(&capture);
     let (rate_per_s, ops_per_s) = match shape.mode {
         Mode::Throughput => {
-            let window_s = (outcome.agents_duration_ns.max(1)) as f64 / 1e9;
+            let window_s = window_s(outcome.agents_duration_ns);
             let claims_per_s = claims.as_ref().map_or(0.0, |s| s.count as f64) / window_s;
             (claims_per_s, operations as f64 / window_s)
         }
@@ -93,6 +88,12 @@ pub struct Probe {
     pub rss_bytes_peak: u64,
     /// What the compact store says it holds, bytes (compact level only).
     pub store_bytes: Option<u64>,
+    /// Coordination operations (all but submits) per second of the agents' window.
+    #[serde(default)]
+    pub ops_per_s: Option<f64>,
+    /// Wall time of the swarm's run, building and submitting included, s.
+    #[serde(default)]
+    pub wall_s: Option<f64>,
 }
 
 impl Probe {
@@ -113,7 +114,9 @@ pub fn memory_probe(agent_count: usize, item_count: usize, level: CaptureLevel) 
     let capture = Arc::new(Capture::with_level(BENCH_SEED, level));
     let mut config = SwarmConfig::new(agent_count, item_count, BENCH_SEED);
     config.mode = Mode::Throughput;
-    Swarm::new(config).run(Arc::clone(&capture))?;
+    let started = Instant::now();
+    let outcome = Swarm::new(config).run(Arc::clone(&capture))?;
+    let wall_s = started.elapsed().as_secs_f64();
     // The peak is read before counting spans: counting SDK spans copies them.
     let peak = memory::read().map_or(0, |rss| rss.peak_bytes);
     let span_count = capture.span_count()? as u64;
@@ -124,7 +127,24 @@ pub fn memory_probe(agent_count: usize, item_count: usize, level: CaptureLevel) 
         rss_bytes_before: before,
         rss_bytes_peak: peak.max(before),
         store_bytes: capture.retained_span_bytes().map(|b| b as u64),
+        ops_per_s: Some(operation_count(&capture) as f64 / window_s(outcome.agents_duration_ns)),
+        wall_s: Some(wall_s),
     })
+}
+
+/// Every recorded operation but the untimed submits.
+fn operation_count(capture: &Capture) -> u64 {
+    let book = capture.latencies();
+    OpKind::ALL
+        .iter()
+        .filter(|&&op| op != OpKind::Submit)
+        .map(|&op| book.histogram(op).len())
+        .sum()
+}
+
+/// The agents' window in seconds, never zero.
+fn window_s(agents_duration_ns: u64) -> f64 {
+    agents_duration_ns.max(1) as f64 / 1e9
 }
 
 /// The capture level's name on the probe's command line.

@@ -8,7 +8,10 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Args;
 
-use swarmspec::bench::{self, swarm as bench_swarm, BenchPlan, BenchReport, Row, Stats};
+use swarmspec::bench::curves::{self, CurvePlan, CurvesReport};
+use swarmspec::bench::{
+    self, curves_html, swarm as bench_swarm, BenchPlan, BenchReport, Row, Stats,
+};
 
 /// Options of `swarmspec bench`.
 #[derive(Debug, Args)]
@@ -19,6 +22,12 @@ pub struct BenchArgs {
     /// Where the JSON goes.
     #[arg(long, default_value = "reports/bench.json")]
     out: PathBuf,
+    /// Also measure cost curves: ops/s, wall time and peak memory against agents (10² to
+    /// 10⁶) and items (10⁴ to 10⁷), each point in its own child process, with each curve's
+    /// growth exponent; drawn as log-log charts in the HTML file beside --out
+    /// (reports/bench.html). Points the machine cannot hold are skipped and say why.
+    #[arg(long)]
+    curves: bool,
     /// Threads for the baseline, engine and swarm: 1 to the machine's available parallelism
     /// (default: all of it).
     #[arg(long, value_parser = super::numbers::Usize(super::numbers::Whole::Usize))]
@@ -57,6 +66,19 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         if plan.quick { ", quick" } else { "" }
     );
     let measured = bench::run(&plan, &exe, &mut |done| eprintln!("  measured {done}"));
+    let measured = measured.and_then(|mut report| {
+        if args.curves {
+            let plan = if args.quick {
+                CurvePlan::quick(cores)
+            } else {
+                CurvePlan::full(cores)
+            };
+            report.curves = Some(curves::run(&plan, &exe, &mut |done| {
+                eprintln!("  measured {done}")
+            })?);
+        }
+        Ok(report)
+    });
     let report = match measured {
         Ok(report) => report,
         Err(error) => {
@@ -71,6 +93,12 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let json = serde_json::to_string_pretty(&report)?;
     std::fs::write(&args.out, json).with_context(|| format!("writing {}", args.out.display()))?;
     outln!("\nwrote {} ({:.1} s)", args.out.display(), report.wall_s);
+    if let Some(curves) = &report.curves {
+        let page = args.out.with_extension("html");
+        std::fs::write(&page, curves_html::page(curves))
+            .with_context(|| format!("writing {}", page.display()))?;
+        outln!("wrote {}", page.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -196,6 +224,50 @@ fn print_table(report: &BenchReport) -> anyhow::Result<()> {
                 .as_ref()
                 .map_or_else(|| "—".into(), |s| format!("{:.0}", s.median))
         );
+    }
+    if let Some(curves) = &report.curves {
+        print_curves(curves)?;
+    }
+    Ok(())
+}
+
+fn print_curves(report: &CurvesReport) -> anyhow::Result<()> {
+    let mib = 1024.0 * 1024.0;
+    for curve in &report.curves {
+        let slope = |s: Option<f64>| s.map_or_else(|| "—".into(), |s| format!("{s:.2}"));
+        outln!(
+            "\ncurve against {:?} ({} fixed): growth exponent of wall time {} (largest two \
+             points: {}), of memory {} (largest two: {})",
+            curve.axis,
+            curve.fixed,
+            slope(curve.slope_wall_time),
+            slope(curve.slope_wall_time_tail),
+            slope(curve.slope_memory),
+            slope(curve.slope_memory_tail)
+        );
+        outln!(
+            "{:>10} {:>10} {:>16} {:>12} {:>18} {:>16}",
+            "agents",
+            "items",
+            "ops/s (median)",
+            "wall s",
+            "RSS growth MiB",
+            "raw CAS/s"
+        );
+        for point in &curve.points {
+            outln!(
+                "{:>10} {:>10} {:>16.0} {:>12.3} {:>18.1} {:>16.0}",
+                point.agent_count,
+                point.item_count,
+                point.ops_per_s.median,
+                point.wall_s.median,
+                point.rss_bytes_growth.median / mib,
+                point.raw_cas_claims_per_s
+            );
+        }
+        for skipped in &curve.skipped {
+            outln!("{:>10}: not run, {}", skipped.size, skipped.reason);
+        }
     }
     Ok(())
 }

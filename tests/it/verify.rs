@@ -184,14 +184,14 @@ fn malformed_ledger_names_line() {
     }
 }
 
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .iter()
         .map(PathBuf::from)
         .find(|p| p.exists())
 }
 
-fn headless(browser: &Path, profile: &Path, args: &[&str]) -> Output {
+pub(crate) fn headless(browser: &Path, profile: &Path, args: &[&str]) -> Output {
     Command::new(browser)
         .args([
             "--headless",
