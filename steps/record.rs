@@ -20,6 +20,7 @@ fn faults(config: &SwarmConfig) -> String {
         (f.slow.is_some(), "slow"),
         (f.skew.is_some(), "skew"),
         (f.error_rate > 0.0, "errors"),
+        (f.stall.is_some(), "stall"),
     ]
     .into_iter()
     .filter_map(|(on, kind)| on.then_some(kind))

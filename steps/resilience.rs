@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::evidence;
+use crate::swarm::config::{Load, StallFault};
 use crate::swarm::{Faults, PartitionFault, SkewFault, SlowFault};
 use cucumber::{given, then};
 
@@ -39,6 +40,26 @@ fn skew(world: &mut SwarmWorld, agents: usize, offset_ms: i64, direction: String
         agent_count: agents,
         offset_ms,
     });
+}
+
+/// The coordinator answers nothing during the window: every call reaching it then is held
+/// until the window ends, and nothing fails (only latency can show it).
+#[given(expr = "the coordinator stalls from {int} ms for {int} ms")]
+fn stall(world: &mut SwarmWorld, start: u64, length: u64) {
+    world.config.faults.stall = Some(StallFault {
+        start: Duration::from_millis(start),
+        length: Duration::from_millis(length),
+    });
+}
+
+/// Open-loop load (as wrk2 drives it): each agent intends one call per interval whatever
+/// the answers, and latency counts from the intended start, so time queued behind a slow
+/// answer is measured instead of omitted. Without this step, load is closed-loop.
+#[given(expr = "open-loop load of one call per agent every {int} ms")]
+fn open_loop(world: &mut SwarmWorld, interval_ms: u64) {
+    world.config.load = Load::Open {
+        interval: Duration::from_millis(interval_ms),
+    };
 }
 
 /// The coordinator fails that share of calls at random, reproducibly from the seed.

@@ -143,6 +143,21 @@ fn percentile_latency(
     world.judge(verdict)
 }
 
+/// A latency percentile of an operation, from its HDR histogram, reaches a floor: a fault
+/// that must show in latency does.
+#[then(regex = r#"^the p(50|90|95|99|99\.9) latency of "([^"]+)" is at least ([\d.]+) ms$"#)]
+fn percentile_latency_at_least(
+    world: &mut SwarmWorld,
+    percentile: f64,
+    name: String,
+    floor_ms: f64,
+) -> anyhow::Result<()> {
+    let op = op_kind(&name)?;
+    let verdict =
+        evidence::latency::percentile_at_least(world.evidence()?, op, percentile / 100.0, floor_ms);
+    world.judge(verdict)
+}
+
 /// The mean latency of an operation, from its HDR histogram, is below a bound.
 #[then(expr = "the mean latency of {string} is below {float} ms")]
 fn mean(world: &mut SwarmWorld, name: String, bound_ms: f64) -> anyhow::Result<()> {

@@ -41,6 +41,36 @@ pub fn percentile_below(evidence: &Evidence, op: OpKind, quantile: f64, bound_ms
     )
 }
 
+/// A latency percentile of `op` reaches `floor_ms`: for specs that state a fault must show
+/// in latency (a stall measured under open-loop load), where "below" cannot say it.
+pub fn percentile_at_least(
+    evidence: &Evidence,
+    op: OpKind,
+    quantile: f64,
+    floor_ms: f64,
+) -> Verdict {
+    let histogram = evidence.latencies.histogram(op);
+    let label = format!("p{}", (quantile * 100.0).round());
+    let check = format!("{label} latency of \"{}\"", op.span_name());
+    let expected = format!("at least {floor_ms} ms");
+    if histogram.is_empty() {
+        return Verdict::new(check, false, expected, "no samples", Vec::new());
+    }
+    let observed_ns = histogram.value_at_quantile(quantile) as f64;
+    Verdict::new(
+        check,
+        observed_ns >= floor_ms * 1e6,
+        expected,
+        ms(observed_ns),
+        vec![format!(
+            "{} samples; p50 {}, max {}",
+            histogram.len(),
+            ms(histogram.value_at_quantile(0.5) as f64),
+            ms(histogram.max() as f64)
+        )],
+    )
+}
+
 /// The mean latency of `op` is below `bound_ms`.
 pub fn mean_below(evidence: &Evidence, op: OpKind, bound_ms: f64) -> Verdict {
     let histogram = evidence.latencies.histogram(op);

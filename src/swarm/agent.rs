@@ -83,6 +83,9 @@ enum Unfinished {
 
 /// A call's value and when it ran.
 struct Timed<T> {
+    /// When the call was meant to start: its start under closed-loop load, its slot in the
+    /// agent's schedule under open-loop load (never after `start_ns`).
+    origin_ns: u64,
     start_ns: u64,
     end_ns: u64,
     attempt: u32,
@@ -113,6 +116,11 @@ struct Agent {
     /// The text of the item last named in a span: an item's claim, progress, complete and
     /// handoff spans share one formatted id instead of formatting it each time.
     item_text: Option<(WorkId, opentelemetry::StringValue)>,
+    /// Open-loop load: the intended start of this agent's next call, before the simulated
+    /// work that precedes it (`work_since_call_ns`).
+    next_intended_ns: u64,
+    /// Simulated work drawn since the last call, which pushes the next intended start.
+    work_since_call_ns: u64,
 }
 
 /// Runs one agent to the end of the run (or its crash) and reports how it stopped.
@@ -161,6 +169,8 @@ pub async fn run(shared: Arc<Shared>, plan: AgentPlan) -> Result<AgentReport> {
         last_contact_ns: registered_ns,
         work_until_ns: 0,
         item_text: None,
+        next_intended_ns: registered_ns,
+        work_since_call_ns: 0,
     };
     let stopped = agent.work_until_done().await;
     agent.publish_finished();
@@ -268,6 +278,20 @@ impl Agent {
             }
             Mode::Throughput => tokio::time::sleep(IDLE_WAIT_REAL).await,
         }
+        // Time spent idle is nobody's latency: the open-loop schedule resumes from now.
+        self.next_intended_ns = self.next_intended_ns.max(self.now());
+    }
+
+    /// Records a served call's span and latency (from its intended start, see `Timed`).
+    fn record<T>(&mut self, op: OpKind, done: &Timed<T>, attrs: Vec<KeyValue>) {
+        self.recorder.op_since(
+            op,
+            done.origin_ns,
+            done.start_ns,
+            done.end_ns,
+            attrs,
+            OpResult::Served,
+        );
     }
 
     /// An operation's attributes; none when the capture keeps no spans, so the histogram-only
@@ -317,6 +341,7 @@ impl Agent {
             // that call ended, on a clock that has not moved since.
             debug_assert_eq!(self.last_contact_ns, self.now());
             self.work_until_ns = self.last_contact_ns + delay_ns;
+            self.work_since_call_ns += delay_ns;
         }
     }
 
@@ -338,13 +363,7 @@ impl Agent {
                 c.heartbeat(id, now)
             })
             .await?;
-        self.recorder.op(
-            OpKind::Heartbeat,
-            done.start_ns,
-            done.end_ns,
-            Vec::new(),
-            OpResult::Served,
-        );
+        self.record(OpKind::Heartbeat, &done, Vec::new());
         Ok(())
     }
 
@@ -374,13 +393,7 @@ impl Agent {
         {
             attrs.push(KeyValue::new("work.holder", holder.to_string()));
         }
-        self.recorder.op(
-            OpKind::Claim,
-            claim.start_ns,
-            claim.end_ns,
-            attrs,
-            OpResult::Served,
-        );
+        self.record(OpKind::Claim, &claim, attrs);
         if !matches!(claim.value, ClaimOutcome::Claimed { .. }) {
             return Ok(());
         }
@@ -401,13 +414,7 @@ impl Agent {
             if self.recorder.keeps_spans() {
                 attrs.push(KeyValue::new("work.progress", i64::from(percent)));
             }
-            self.recorder.op(
-                OpKind::Progress,
-                done.start_ns,
-                done.end_ns,
-                attrs,
-                OpResult::Served,
-            );
+            self.record(OpKind::Progress, &done, attrs);
             if done.value == Ownership::LeaseLost {
                 return Ok(());
             }
@@ -422,13 +429,7 @@ impl Agent {
             })
             .await?;
         let attrs = self.item_attrs(item, stage, done.value.label(), done.attempt);
-        self.recorder.op(
-            OpKind::Complete,
-            done.start_ns,
-            done.end_ns,
-            attrs,
-            OpResult::Served,
-        );
+        self.record(OpKind::Complete, &done, attrs);
         match done.value {
             CompleteOutcome::Completed { next: Some(_), .. } => {
                 let handed = self.hand_off(item, stage).await;

@@ -109,6 +109,35 @@ pub struct SkewFault {
     pub offset_ms: i64,
 }
 
+/// A window in which the coordinator answers nothing: every call that reaches it inside
+/// the window is held until the window ends, then served. Unlike an outage nothing fails, so
+/// only latency shows it, and only if latency is measured the way open-loop load does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StallFault {
+    /// Start, since the run began.
+    pub start: Duration,
+    /// Length.
+    pub length: Duration,
+}
+
+/// How agents pace their calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub enum Load {
+    /// Each call starts when the previous one ended (and its work was done); latency is
+    /// measured from the call's own start. A stalled coordinator slows the agents, so fewer
+    /// calls see the stall: the closed loop under-reports it (coordinated omission).
+    #[default]
+    Closed,
+    /// Each agent's calls have intended start times at a fixed interval from its
+    /// registration, as wrk2 does; a call that starts late (a slow answer held the agent)
+    /// has its latency measured from its intended start, so the wait it spent queued
+    /// behind a stall counts.
+    Open {
+        /// Time between one agent's intended call starts.
+        interval: Duration,
+    },
+}
+
 /// Every fault a run injects (deterministic mode is where they replay exactly).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Faults {
@@ -124,6 +153,9 @@ pub struct Faults {
     pub skew: Option<SkewFault>,
     /// Share of coordinator calls that fail at random (0–1).
     pub error_rate: f64,
+    /// A window in which the coordinator holds every call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stall: Option<StallFault>,
 }
 
 impl Faults {
@@ -223,6 +255,13 @@ pub struct SwarmConfig {
     pub worker_threads: usize,
     /// The run stops (and says so) after this long, simulated or real.
     pub deadline: Duration,
+    /// Closed-loop (the default) or open-loop pacing of each agent's calls.
+    #[serde(skip_serializing_if = "is_closed")]
+    pub load: Load,
+}
+
+fn is_closed(load: &Load) -> bool {
+    *load == Load::Closed
 }
 
 impl SwarmConfig {
@@ -245,6 +284,7 @@ impl SwarmConfig {
             discipline: Discipline::Correct,
             worker_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             deadline: Duration::from_secs(3_600),
+            load: Load::Closed,
         }
     }
 
@@ -343,6 +383,9 @@ impl SwarmConfig {
                 "the error rate must be 0 to 1, got {}",
                 self.faults.error_rate
             ));
+        }
+        if matches!(self.load, Load::Open { interval } if interval.is_zero()) {
+            return fail("an open-loop interval must be longer than 0".into());
         }
         if let Some(partition) = self.faults.partition {
             if partition.team as usize >= sizes.len() {

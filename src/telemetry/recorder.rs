@@ -136,8 +136,29 @@ impl AgentRecorder {
         attributes: Vec<KeyValue>,
         result: OpResult<'_>,
     ) {
+        self.op_since(op, start_ns, start_ns, end_ns, attributes, result);
+    }
+
+    /// Records an operation whose span runs from `start_ns` to `end_ns` but whose latency
+    /// counts from `origin_ns`, its intended start under open-loop load: the span says
+    /// when the call really ran (the history checks need that), the histogram how long
+    /// the caller waited for it.
+    pub fn op_since(
+        &mut self,
+        op: OpKind,
+        origin_ns: u64,
+        start_ns: u64,
+        end_ns: u64,
+        attributes: Vec<KeyValue>,
+        result: OpResult<'_>,
+    ) {
+        debug_assert!(
+            origin_ns <= start_ns,
+            "an intended start after the real one"
+        );
         self.event(op.span_name(), start_ns, end_ns, attributes, result);
-        self.pending.push((op, end_ns.saturating_sub(start_ns)));
+        self.pending
+            .push((op, end_ns.saturating_sub(origin_ns.min(start_ns))));
         if self.pending.len() >= LATENCY_BATCH_LEN {
             self.flush_latencies();
         }

@@ -9,13 +9,42 @@ use crate::coordination::breaker::Transition;
 use crate::coordination::Coordinator;
 use crate::error::Result;
 use crate::ids::{AgentId, WorkId};
-use crate::swarm::config::Mode;
+use crate::swarm::config::{Load, Mode};
 use crate::swarm::shared::Shared;
 use crate::telemetry::recorder::OpResult;
 use crate::telemetry::OpKind;
 use rand_chacha::ChaCha8Rng;
 
 impl Agent {
+    /// Open-loop load: waits for this call's slot in the agent's schedule and returns it
+    /// (`None` under closed-loop load). The slot after it is one interval on, plus the
+    /// simulated work the agent does before its next call, so the schedule is what the
+    /// agent would do against a coordinator that answered at once.
+    async fn pace(&mut self) -> Option<u64> {
+        let Load::Open { interval } = self.shared.config.load else {
+            return None;
+        };
+        let intended = self.next_intended_ns + std::mem::take(&mut self.work_since_call_ns);
+        self.next_intended_ns = intended + interval.as_nanos() as u64;
+        if intended > self.now() {
+            self.shared.clock.sleep_until(intended).await;
+        }
+        Some(intended)
+    }
+
+    /// A call that reaches a stalled coordinator is held until the stall ends.
+    async fn wait_out_stall(&mut self) {
+        let Some(stall) = self.shared.config.faults.stall else {
+            return;
+        };
+        let start_ns = stall.start.as_nanos() as u64;
+        let end_ns = start_ns + stall.length.as_nanos() as u64;
+        let now = self.now();
+        if (start_ns..end_ns).contains(&now) {
+            self.shared.clock.sleep_until(end_ns).await;
+        }
+    }
+
     pub(super) fn record_transition(&mut self, transition: Option<Transition>) {
         if let Some(Transition { from, to }) = transition {
             let now = self.now();
@@ -38,6 +67,7 @@ impl Agent {
         mut call: impl FnMut(&dyn Coordinator, AgentId, u64) -> Result<T>,
     ) -> Result<Timed<T>, Stop> {
         let mut attempt = 0;
+        let intended_ns = self.pace().await;
         loop {
             // One clock reading serves the stop check, the breaker and the call's start:
             // nothing awaits between them, so they would read the same instant anyway (on
@@ -59,9 +89,19 @@ impl Agent {
                 Mode::Deterministic => {
                     let slow_factor = self.plan.slow_factor;
                     sleep_service(&self.shared, &mut self.rng, slow_factor, start_ns).await;
+                    self.wait_out_stall().await;
                     Some(self.now())
                 }
-                Mode::Throughput => None,
+                Mode::Throughput => {
+                    self.wait_out_stall().await;
+                    None
+                }
+            };
+            // Only the first attempt had a slot in the schedule; a retry's own backoff is
+            // the agent's choice, timed from when it really started.
+            let origin_ns = match intended_ns {
+                Some(intended) if attempt == 0 => intended.min(start_ns),
+                _ => start_ns,
             };
             let reported_ns = served_ns
                 .unwrap_or(start_ns)
@@ -78,6 +118,7 @@ impl Agent {
                     self.record_transition(transition);
                     self.last_contact_ns = end_ns;
                     return Ok(Timed {
+                        origin_ns,
                         start_ns,
                         end_ns,
                         attempt,
@@ -92,8 +133,9 @@ impl Agent {
                         attrs.push(KeyValue::new("error.definite", false));
                     }
                     let description = error.to_string();
+                    let failed = OpResult::Failed(&description);
                     self.recorder
-                        .op(op, start_ns, end_ns, attrs, OpResult::Failed(&description));
+                        .op_since(op, origin_ns, start_ns, end_ns, attrs, failed);
                     let transition = self.breaker.on_failure(end_ns);
                     self.record_transition(transition);
                     let retry = self.shared.config.retry;

@@ -7,7 +7,6 @@ use opentelemetry::KeyValue;
 use super::{Agent, Stop, Unfinished};
 use crate::coordination::{HandoffOutcome, Ownership};
 use crate::ids::WorkId;
-use crate::telemetry::recorder::OpResult;
 use crate::telemetry::OpKind;
 
 impl Agent {
@@ -35,13 +34,7 @@ impl Agent {
             })
             .await?;
         let attrs = self.item_attrs(item, stage, done.value.label(), done.attempt);
-        self.recorder.op(
-            OpKind::Release,
-            done.start_ns,
-            done.end_ns,
-            attrs,
-            OpResult::Served,
-        );
+        self.record(OpKind::Release, &done, attrs);
         if done.value == Ownership::Held {
             self.shared.boards.board(self.plan.team, stage).push(item);
         }
@@ -69,13 +62,7 @@ impl Agent {
             }
             self.shared.boards.board(self.plan.team, next).push(item);
         }
-        self.recorder.op(
-            OpKind::Handoff,
-            done.start_ns,
-            done.end_ns,
-            attrs,
-            OpResult::Served,
-        );
+        self.record(OpKind::Handoff, &done, attrs);
         Ok(())
     }
 }
