@@ -26,6 +26,7 @@ use crate::coordination::breaker::CircuitBreaker;
 use crate::coordination::{ClaimOutcome, CompleteOutcome, Ownership, Role, TeamId};
 use crate::error::Result;
 use crate::ids::{AgentId, WorkId};
+use crate::live::AgentState;
 use crate::telemetry::recorder::OpResult;
 use crate::telemetry::{AgentRecorder, OpKind};
 
@@ -113,6 +114,8 @@ struct Agent {
     /// The text of the item last named in a span: an item's claim, progress, complete and
     /// handoff spans share one formatted id instead of formatting it each time.
     item_text: Option<(WorkId, opentelemetry::StringValue)>,
+    /// The state a live view last saw stored (`mark`).
+    shown: AgentState,
 }
 
 /// Runs one agent to the end of the run (or its crash) and reports how it stopped.
@@ -161,7 +164,9 @@ pub async fn run(shared: Arc<Shared>, plan: AgentPlan) -> Result<AgentReport> {
         last_contact_ns: registered_ns,
         work_until_ns: 0,
         item_text: None,
+        shown: AgentState::Starting,
     };
+    agent.mark(AgentState::Idle);
     let stopped = agent.work_until_done().await;
     agent.publish_finished();
     // Work still owed (a stop found mid-work) passes before the agent's last spans.
@@ -170,6 +175,12 @@ pub async fn run(shared: Arc<Shared>, plan: AgentPlan) -> Result<AgentReport> {
         agent.shared.clock.sleep_until(owed_ns).await;
     }
     let end_ns = agent.shared.clock.now_ns();
+    let crashed = matches!(stopped, Some(Stop::Crashed));
+    agent.mark(if crashed {
+        AgentState::Crashed
+    } else {
+        AgentState::Stopped
+    });
     let report = match stopped {
         Some(Stop::Crashed) => {
             agent
@@ -384,6 +395,7 @@ impl Agent {
         if !matches!(claim.value, ClaimOutcome::Claimed { .. }) {
             return Ok(());
         }
+        self.mark(AgentState::Holding);
         let reports = u32::from(self.shared.config.progress_reports);
         let share = 1.0 / f64::from(reports + 1);
         for report in 1..=reports {
@@ -429,6 +441,7 @@ impl Agent {
             attrs,
             OpResult::Served,
         );
+        self.mark(AgentState::Idle);
         match done.value {
             CompleteOutcome::Completed { next: Some(_), .. } => {
                 let handed = self.hand_off(item, stage).await;
