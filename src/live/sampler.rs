@@ -97,7 +97,20 @@ fn tick_loop(run: &LiveRun, stop: &AtomicBool, events: &watch::Sender<Arc<String
     }
 }
 
+/// Lowers the calling thread's scheduling priority to the least (Linux applies
+/// setpriority(2) to one thread when given its id): on a machine with few cores the
+/// checker then waits for the swarm's workers, not they for it.
+fn yield_to_the_swarm() {
+    // SAFETY: gettid(2) and setpriority(2) take and return plain integers; a refusal only
+    // leaves the thread at its priority.
+    unsafe {
+        let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        let _ = libc::setpriority(libc::PRIO_PROCESS, thread, 19);
+    }
+}
+
 fn check_loop(run: &LiveRun, stop: &AtomicBool) {
+    yield_to_the_swarm();
     let scanner = SecretScanner::new();
     let mut snapshots = 0;
     loop {
