@@ -186,6 +186,10 @@ pub enum Error {
     /// A benchmark step could not run or its child process gave no usable figures.
     #[error("benchmark: {0}")]
     Bench(String),
+    /// The live view (`--serve`) could not start: an address refused, or one that is not
+    /// loopback without a token.
+    #[error("live view: {0}")]
+    Live(String),
 }
 
 /// The crate's result alias.

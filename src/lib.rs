@@ -33,6 +33,8 @@ pub mod findings;
 pub mod ids;
 /// Spans a real system wrote (OTLP JSON, span logs), read into evidence.
 pub mod ingest;
+/// The live view of a run in the browser (`run --serve`).
+pub mod live;
 /// The kill matrix of `verify --mutants`: which scenarios failed on which planted defect.
 pub mod mutants;
 /// The report model and its renderers (JSON, Markdown, JUnit, HTML) and run history.

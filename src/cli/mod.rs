@@ -31,6 +31,7 @@ pub mod output;
 mod progress;
 mod run;
 mod run_split;
+mod serve;
 mod spans;
 mod spans_checks;
 mod steps_cmd;

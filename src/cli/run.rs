@@ -88,6 +88,8 @@ pub struct RunArgs {
     attach: bool,
     #[command(flatten)]
     pub(super) otlp: super::export::OtlpArgs,
+    #[command(flatten)]
+    pub(super) serve: super::serve::ServeArgs,
     /// How a command system's findings are listed (only with `--store command:CONFIG`).
     #[command(flatten)]
     pub(super) listing: super::listing::ListingArgs,
@@ -138,6 +140,17 @@ fn config_from(args: &RunArgs) -> anyhow::Result<SwarmConfig> {
         .collect();
     config.deadline = std::time::Duration::from_secs(args.deadline_s as u64);
     config.lease_duration = std::time::Duration::from_millis(args.lease_ms as u64);
+    // The suite's way of planting a defect applies to a single run on the memory engine
+    // too (the live view's test watches a planted double hold turn its panel red).
+    if let Some(mutant) = swarmspec::coordination::Mutant::from_env()? {
+        if matches!(args.store, StoreArg::Memory) {
+            eprintln!(
+                "warning: the memory engine runs with a planted defect: {}",
+                mutant.name()
+            );
+            config.discipline = swarmspec::coordination::Discipline::Mutant(mutant);
+        }
+    }
     config.validate()?;
     if let Some(available) = swarmspec::swarm::memory::available_bytes() {
         config.check_memory(available)?;
@@ -225,7 +238,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         if let Some((_, flag)) = ignored.iter().find(|(given, _)| *given) {
             anyhow::bail!("{flag} shapes swarmspec's simulated swarm; a command system runs its own agents on the real clock (only --agents, --items, --seed, --spans-out, --otlp and the listing options apply)");
         }
+        if args.serve.serve.is_some() {
+            anyhow::bail!(
+                "--serve watches swarmspec's own swarm; a command system runs its own agents"
+            );
+        }
         return super::command_store::run(config, &args);
+    }
+    if args.serve.serve.is_some() && (args.processes > 1 || args.attach) {
+        anyhow::bail!(
+            "--serve watches one process's swarm: it takes neither --processes nor --attach"
+        );
     }
     if args.listing.json
         || args.listing.all
@@ -287,6 +310,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             Ok(Arc::new(store) as Arc<dyn Coordinator>)
         }));
     }
+    let watching = super::serve::Watching::start(&args.serve, &config, swarm.finished_counter())?;
+    if let Some(watching) = &watching {
+        swarm = swarm.watched_by(Arc::clone(&watching.run.agents));
+        watching.run.watch(Arc::clone(&capture));
+    }
     let started = Instant::now();
     let outcome = {
         let _bar = DelayedBar::start(
@@ -298,6 +326,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     .with_context(|| format!("the swarm run failed (seed {})", config.seed))?;
     let wall = started.elapsed();
+    if let Some(watching) = &watching {
+        watching.run.end();
+    }
     if let Some(file) = &span_file {
         file.finish().context("writing the spans to --spans-out")?;
     }
@@ -344,7 +375,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     outln!();
     print_latency_table(&evidence)?;
     let checks = swarm_checks(&evidence, &config);
-    judge(&checks, config.seed)
+    let verdict = judge(&checks, config.seed);
+    if let Some(watching) = watching {
+        watching.finish();
+    }
+    verdict
 }
 
 /// The checks every swarm run answers: no double hold, one winning claim per item and

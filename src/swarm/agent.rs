@@ -26,6 +26,7 @@ use crate::coordination::breaker::CircuitBreaker;
 use crate::coordination::{ClaimOutcome, CompleteOutcome, Ownership, Role, TeamId};
 use crate::error::Result;
 use crate::ids::{AgentId, WorkId};
+use crate::live::AgentState;
 use crate::telemetry::recorder::OpResult;
 use crate::telemetry::{AgentRecorder, OpKind};
 
@@ -121,6 +122,8 @@ struct Agent {
     next_intended_ns: u64,
     /// Simulated work drawn since the last call, which pushes the next intended start.
     work_since_call_ns: u64,
+    /// The state a live view last saw stored (`mark`).
+    shown: AgentState,
 }
 
 /// Runs one agent to the end of the run (or its crash) and reports how it stopped.
@@ -171,7 +174,9 @@ pub async fn run(shared: Arc<Shared>, plan: AgentPlan) -> Result<AgentReport> {
         item_text: None,
         next_intended_ns: registered_ns,
         work_since_call_ns: 0,
+        shown: AgentState::Starting,
     };
+    agent.mark(AgentState::Idle);
     let stopped = agent.work_until_done().await;
     agent.publish_finished();
     // Work still owed (a stop found mid-work) passes before the agent's last spans.
@@ -180,6 +185,12 @@ pub async fn run(shared: Arc<Shared>, plan: AgentPlan) -> Result<AgentReport> {
         agent.shared.clock.sleep_until(owed_ns).await;
     }
     let end_ns = agent.shared.clock.now_ns();
+    let crashed = matches!(stopped, Some(Stop::Crashed));
+    agent.mark(if crashed {
+        AgentState::Crashed
+    } else {
+        AgentState::Stopped
+    });
     let report = match stopped {
         Some(Stop::Crashed) => {
             agent
@@ -397,6 +408,7 @@ impl Agent {
         if !matches!(claim.value, ClaimOutcome::Claimed { .. }) {
             return Ok(());
         }
+        self.mark(AgentState::Holding);
         let reports = u32::from(self.shared.config.progress_reports);
         let share = 1.0 / f64::from(reports + 1);
         for report in 1..=reports {
@@ -430,6 +442,7 @@ impl Agent {
             .await?;
         let attrs = self.item_attrs(item, stage, done.value.label(), done.attempt);
         self.record(OpKind::Complete, &done, attrs);
+        self.mark(AgentState::Idle);
         match done.value {
             CompleteOutcome::Completed { next: Some(_), .. } => {
                 let handed = self.hand_off(item, stage).await;

@@ -87,6 +87,8 @@ pub struct Swarm {
     capabilities: crate::systems::Capabilities,
     /// Set by `attached`: work on these items instead of submitting new ones.
     existing: Option<Vec<ExistingItem>>,
+    /// Set by `watched_by`.
+    live: Option<Arc<crate::live::LiveAgents>>,
 }
 
 impl Swarm {
@@ -98,7 +100,15 @@ impl Swarm {
             factory: None,
             capabilities: crate::systems::Capabilities::ALL,
             existing: None,
+            live: None,
         }
+    }
+
+    /// Lets a live view see each agent's state: agents store one byte when their state
+    /// changes, which the view reads on its own schedule.
+    pub fn watched_by(mut self, agents: Arc<crate::live::LiveAgents>) -> Self {
+        self.live = Some(agents);
+        self
     }
 
     /// Works on `items`, already in the coordinator's state, instead of submitting a
@@ -255,6 +265,7 @@ impl Swarm {
             time_base,
             deadline_ns: config.deadline.as_nanos() as u64,
             capabilities: self.capabilities,
+            live: self.live.clone(),
         });
 
         let submitted = match &self.existing {
@@ -292,8 +303,11 @@ impl Swarm {
             .reap
             .then(|| tokio::spawn(reaper::run(Arc::clone(&shared), reaper_stop)));
         let agents_start_ns = clock.now_ns();
-        let handles: Vec<_> = self
-            .plan_agents()
+        let plans = self.plan_agents();
+        if let Some(live) = &self.live {
+            live.lay_out(plans.iter().map(|plan| (plan.team.0, plan.role.as_str())));
+        }
+        let handles: Vec<_> = plans
             .into_iter()
             .map(|plan| tokio::spawn(agent::run(Arc::clone(&shared), plan)))
             .collect();

@@ -39,6 +39,8 @@ pub struct Shared {
     /// What the system under test offers: agents heartbeat and the reaper runs only if it
     /// has those calls.
     pub capabilities: crate::systems::Capabilities,
+    /// Agents' states for a live view, when one watches (`run --serve`).
+    pub live: Option<Arc<crate::live::LiveAgents>>,
 }
 
 impl Shared {

@@ -23,6 +23,10 @@ mod command_adapter;
 // Command tools as people write them: create-on-claim, stdout answers, busy, broken states.
 mod command_tools;
 mod library;
+// `run --serve`: the live page in headless Chromium, its token, and an unchanged report.
+mod live;
+// A Chrome DevTools Protocol client over Chromium's debugging pipe, for `live`.
+mod cdp;
 // `verify --mutants`: every planted engine defect is killed by the shipped features.
 mod mutants;
 // Many OS processes on one file store, and a worker killed with SIGKILL mid-run.

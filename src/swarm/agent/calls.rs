@@ -9,6 +9,7 @@ use crate::coordination::breaker::Transition;
 use crate::coordination::Coordinator;
 use crate::error::Result;
 use crate::ids::{AgentId, WorkId};
+use crate::live::AgentState;
 use crate::swarm::config::{Load, Mode};
 use crate::swarm::shared::Shared;
 use crate::telemetry::recorder::OpResult;
@@ -43,6 +44,23 @@ impl Agent {
         if (start_ns..end_ns).contains(&now) {
             self.shared.clock.sleep_until(end_ns).await;
         }
+    }
+
+    /// Shows `state` to a live view, if one watches: one relaxed byte store, and nothing at
+    /// all when none does.
+    pub(super) fn mark(&mut self, state: AgentState) {
+        if let Some(live) = &self.shared.live {
+            self.shown = state;
+            live.set(self.plan.index, state);
+        }
+    }
+
+    /// Waits until `until` (a backoff), shown to a live view as backing off.
+    async fn back_off_until(&mut self, until: u64) {
+        let before = self.shown;
+        self.mark(AgentState::BackingOff);
+        self.shared.clock.sleep_until(until).await;
+        self.mark(before);
     }
 
     pub(super) fn record_transition(&mut self, transition: Option<Transition>) {
@@ -80,7 +98,7 @@ impl Agent {
             self.record_transition(transition);
             if !permitted {
                 if let Some(at) = self.breaker.reopens_at_ns() {
-                    self.shared.clock.sleep_until(at).await;
+                    self.back_off_until(at).await;
                 }
                 continue;
             }
@@ -143,7 +161,7 @@ impl Agent {
                         return Err(Stop::GaveUp);
                     };
                     let until = self.now() + delay.as_nanos() as u64;
-                    self.shared.clock.sleep_until(until).await;
+                    self.back_off_until(until).await;
                     attempt += 1;
                 }
             }

@@ -1,0 +1,152 @@
+//! The live invariant panel: the verdicts' own evidence checks (double holds, writes from
+//! non-holders, lost completions) run on a snapshot of the spans captured so far. Nothing is
+//! re-implemented here, so the panel turns red on exactly the evidence a verdict would name.
+//! A snapshot costs time proportional to the spans held, so `Cadence` spaces them out to
+//! keep the checking thread's share of the machine small however long the run.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::evidence::{history, ownership, resilience, Verdict};
+use crate::telemetry::SpanRecord;
+
+/// Offending evidence lines kept per check (the page shows the first few).
+const EVIDENCE_SHOWN: usize = 5;
+
+/// One check's state on the panel.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CheckState {
+    /// What it checks, in words.
+    pub name: &'static str,
+    /// Offences found so far (0 is green).
+    pub offences: usize,
+    /// The first offences, as the verdict words them.
+    pub evidence: Vec<String>,
+}
+
+/// The panel: every check on one snapshot.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct InvariantPanel {
+    /// Spans the snapshot held.
+    pub spans_checked: usize,
+    /// Snapshots checked so far.
+    pub snapshots: u64,
+    /// The checks, in a fixed order.
+    pub checks: Vec<CheckState>,
+    /// Spans with an error status so far (failed calls: injected outages, partitions and
+    /// error rates show up here).
+    pub error_spans: usize,
+    /// `agent.crash` spans so far.
+    pub crashes: usize,
+    /// Spans a `lease.reap` recorded so far.
+    pub reaps: usize,
+    /// Set when the snapshot could not be read.
+    pub problem: Option<String>,
+}
+
+impl InvariantPanel {
+    /// Whether any check has fired.
+    pub fn red(&self) -> bool {
+        self.checks.iter().any(|check| check.offences > 0)
+    }
+}
+
+/// Runs the checks over `spans` (the capture so far).
+pub fn check(spans: &[SpanRecord], snapshots: u64) -> InvariantPanel {
+    let holds = history::holds(spans);
+    let overlapping = history::overlapping_holds(&holds);
+    let double_holds = CheckState {
+        name: "double holds",
+        offences: overlapping.len(),
+        evidence: overlapping.into_iter().take(EVIDENCE_SHOWN).collect(),
+    };
+    InvariantPanel {
+        spans_checked: spans.len(),
+        snapshots,
+        checks: vec![
+            double_holds,
+            from_verdict("non-holder writes", ownership::writes_from_holder(spans)),
+            from_verdict("lost completions", resilience::no_lost_completions(spans)),
+        ],
+        error_spans: spans.iter().filter(|s| s.is_error()).count(),
+        crashes: spans.iter().filter(|s| s.name == "agent.crash").count(),
+        reaps: spans.iter().filter(|s| s.name == "lease.reap").count(),
+        problem: None,
+    }
+}
+
+/// A verdict as a panel row: its offences are its evidence lines when it failed (a check
+/// that fails only for want of evidence so far, early in a run, is not an offence).
+fn from_verdict(name: &'static str, verdict: Verdict) -> CheckState {
+    let evidence = if verdict.passed {
+        Vec::new()
+    } else {
+        verdict.evidence
+    };
+    CheckState {
+        name,
+        offences: evidence.len(),
+        evidence: evidence.into_iter().take(EVIDENCE_SHOWN).collect(),
+    }
+}
+
+/// When the next snapshot may be taken: at least `MIN_GAP` after the last, and at least
+/// `COST_FACTOR` times as long as the last check took, so checking uses at most about one
+/// part in `COST_FACTOR` of one core.
+#[derive(Debug, Clone, Copy)]
+pub struct Cadence;
+
+impl Cadence {
+    /// The shortest gap between snapshots.
+    pub const MIN_GAP: Duration = Duration::from_millis(500);
+    /// Gap per unit of check time.
+    pub const COST_FACTOR: u32 = 20;
+
+    /// The wait after a check that took `took`.
+    pub fn gap_after(took: Duration) -> Duration {
+        (took * Self::COST_FACTOR).max(Self::MIN_GAP)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coordination::Mutant;
+    use crate::swarm::{Contention, Mode, Swarm, SwarmConfig};
+    use crate::telemetry::Capture;
+    use std::sync::Arc;
+
+    fn panel_for(discipline: crate::coordination::Discipline) -> InvariantPanel {
+        let mut config = SwarmConfig::new(20, 60, 7);
+        config.mode = Mode::Deterministic;
+        config.contention = Contention::High;
+        config.discipline = discipline;
+        let capture = Arc::new(Capture::new(7));
+        let _ = Swarm::new(config).run(Arc::clone(&capture));
+        check(&capture.spans().unwrap_or_default(), 1)
+    }
+
+    // Proves the panel stays green on the correct engine and turns red on the blind-write
+    // mutant, naming the doubly held items, from the same checks the verdicts run.
+    #[test]
+    fn blind_writes_turn_the_panel_red() {
+        let correct = panel_for(crate::coordination::Discipline::Correct);
+        assert!(!correct.red(), "{correct:?}");
+        assert!(correct.spans_checked > 0);
+        let broken = panel_for(crate::coordination::Discipline::Mutant(Mutant::BlindWrite));
+        assert!(broken.red(), "{broken:?}");
+        assert!(broken.checks[0].offences > 0);
+        assert!(!broken.checks[0].evidence.is_empty());
+    }
+
+    // Proves the cadence never checks more often than MIN_GAP and backs off with cost.
+    #[test]
+    fn cadence_backs_off_with_cost() {
+        assert_eq!(Cadence::gap_after(Duration::ZERO), Cadence::MIN_GAP);
+        assert_eq!(
+            Cadence::gap_after(Duration::from_millis(100)),
+            Duration::from_secs(2)
+        );
+    }
+}
