@@ -31,6 +31,8 @@ mod properties;
 mod runner;
 // Planted false and vacuous claims, one per metric: none may be VERIFIED.
 mod planted;
+// Per-scenario report contents: file:line, verdicts, replay, retries, warnings, timeline.
+mod report_contents;
 mod snapshots;
 // `spans check` on another tool's spans: mappings, NOT APPLICABLE, grouped skips, --json.
 mod spans_check;
