@@ -45,6 +45,9 @@ pub struct SuiteOptions {
     /// Step definitions of the calling crate, as `(domain, source text)` (pass
     /// `include_str!` of each file), so the pre-run check does not call them unknown.
     pub extra_step_sources: Vec<(&'static str, &'static str)>,
+    /// Metrics the ledger defines from span queries, measured on every scenario's evidence
+    /// beside the built-in catalogue.
+    pub custom_metrics: Vec<crate::claims::CustomMetric>,
 }
 
 /// What a suite run produced.
@@ -88,6 +91,7 @@ fn scenario_result(
     scenario: &cucumber::gherkin::Scenario,
     finished: &ScenarioFinished,
     world: Option<&mut SwarmWorld>,
+    custom: &[crate::claims::CustomMetric],
 ) -> ScenarioResult {
     let asserts = scenario
         .steps
@@ -144,7 +148,8 @@ fn scenario_result(
     }
     if let Some(evidence) = world.evidence.take() {
         result.mode = Some(world.config.mode.as_str().to_owned());
-        let measurement = metrics::measure(&evidence);
+        let mut measurement = metrics::measure(&evidence);
+        crate::claims::custom::measure_all(custom, &evidence, &mut measurement);
         result.metrics = measurement.observed;
         result.unmeasured = measurement.unmeasured;
         result.latencies = series::latencies(&evidence.latencies);
@@ -297,6 +302,7 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
     let results: Results = Arc::default();
     let collected = Arc::clone(&results);
     let counter = options.finished_scenarios.clone();
+    let custom = options.custom_metrics.clone();
     // Scenarios run one at a time, so the last start is the finishing scenario's.
     let started_at: Arc<Mutex<Option<Instant>>> = Arc::default();
     let started_at_end = Arc::clone(&started_at);
@@ -318,7 +324,7 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
             Box::pin(async {})
         })
         .after(move |feature, rule, scenario, finished, world| {
-            let mut result = scenario_result(feature, rule, scenario, finished, world);
+            let mut result = scenario_result(feature, rule, scenario, finished, world, &custom);
             result.location = location(feature, scenario.position.line, &root);
             result.duration_ms = lock(&started_at_end)
                 .take()

@@ -263,6 +263,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 otlp: otlp.clone(),
                 system: args.system.clone(),
                 extra_step_sources: Vec::new(),
+                custom_metrics: ledger.metrics.clone(),
             };
             let one = futures::executor::block_on(run_suite(&options))?;
             template.get_or_insert(options);

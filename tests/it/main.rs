@@ -22,6 +22,8 @@ mod gherkin_errors;
 mod command_adapter;
 // Command tools as people write them: create-on-claim, stdout answers, busy, broken states.
 mod command_tools;
+// Ledger-defined metrics on a real swarm: VERIFIED, REFUTED, UNVERIFIED from the spans.
+mod custom_metrics;
 mod library;
 // `verify --mutants`: every planted engine defect is killed by the shipped features.
 mod mutants;

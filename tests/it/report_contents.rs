@@ -31,12 +31,27 @@ const FEATURE: &str = "Feature: explain
     When the agents fly to the moon
 ";
 
-const LEDGER: &str = "[[claim]]
+const LEDGER: &str = "[[metric]]
+name = \"claims.won\"
+unit = \"claims\"
+better = \"higher\"
+kind = \"count\"
+span = \"work.claim\"
+where = { \"work.outcome\" = \"claimed\" }
+
+[[claim]]
 id = \"no-conflicts\"
 statement = \"no item held twice\"
 metric = \"coordination.double_holds\"
 comparator = \"==\"
 threshold = 0
+
+[[claim]]
+id = \"items-won\"
+statement = \"every item won at least once\"
+metric = \"claims.won\"
+comparator = \">=\"
+threshold = 8
 ";
 
 struct Run {
@@ -113,6 +128,12 @@ fn reports_explain_each_scenario() {
         replay,
         format!("swarmspec verify --seed {seed} --name 'too few claims'")
     );
+    // `verify` measures the ledger's own metric on each scenario's evidence.
+    let won = report["claims"]
+        .as_array()
+        .and_then(|claims| claims.iter().find(|c| c["id"] == "items-won"))
+        .expect("the custom claim");
+    assert_eq!(won["status"], "Verified", "{won}");
     let warnings = report["warnings"].as_array().expect("warnings");
     assert!(
         warnings
