@@ -106,7 +106,7 @@ pub fn section(page: &mut String, report: &RunReport) {
             page,
             "<text class=\"lane\" x=\"4\" y=\"{:.1}\" font-size=\"10\">{}</text>",
             TOP_PX + 11.0 + row as f64 * LANE_PX,
-            escape(&truncate(lane, 24))
+            escape(&keep_end(lane, 24))
         );
     }
     for span in &scenario.timeline {
@@ -120,11 +120,21 @@ pub fn section(page: &mut String, report: &RunReport) {
     page.push_str("</svg></div>");
 }
 
+/// The last `chars_max` characters: agent ids differ at their end, not their start.
+fn keep_end(text: &str, chars_max: usize) -> String {
+    let count = text.chars().count();
+    if count <= chars_max {
+        return text.to_owned();
+    }
+    let kept: String = text.chars().skip(count + 1 - chars_max).collect();
+    format!("…{kept}")
+}
+
 fn truncate(text: &str, chars_max: usize) -> String {
     if text.chars().count() <= chars_max {
         return text.to_owned();
     }
-    let kept: String = text.chars().take(chars_max - 1).collect();
+    let kept: String = text.chars().take(chars_max.saturating_sub(1)).collect();
     format!("{kept}…")
 }
 
