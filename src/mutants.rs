@@ -162,27 +162,14 @@ impl KillMatrix {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::claims::metrics::Observed;
 
     fn scenario(name: &str, status: ScenarioStatus) -> ScenarioResult {
-        ScenarioResult {
-            feature: "f".into(),
-            name: name.into(),
-            tags: Vec::new(),
-            status,
-            failure: (status != ScenarioStatus::Passed).then(|| "FAIL check: why\n  more".into()),
-            seed: 1,
-            mode: None,
-            verdicts: Vec::new(),
-            metrics: Observed::new(),
-            unmeasured: Default::default(),
-            record: Default::default(),
-            latencies: Vec::new(),
-            throughput_series: Vec::new(),
-            timeline: Vec::new(),
-            system: "memory".into(),
-            system_log: Vec::new(),
-        }
+        let mut result = ScenarioResult::new("f", name, status);
+        result.failure =
+            (status != ScenarioStatus::Passed).then(|| "FAIL check: why\n  more".into());
+        result.seed = 1;
+        result.system = "memory".into();
+        result
     }
 
     // Proves only scenarios that passed on the correct engine count as kills, and a mutant

@@ -5,9 +5,10 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use crate::claims::metrics;
-use crate::report::{series, ScenarioResult, ScenarioStatus};
+use crate::report::{series, Attempt, ScenarioResult, ScenarioStatus};
 use anyhow::Context as _;
 use cucumber::event::ScenarioFinished;
 use cucumber::gherkin::tagexpr::TagOperation;
@@ -44,6 +45,9 @@ pub struct SuiteOptions {
     /// Step definitions of the calling crate, as `(domain, source text)` (pass
     /// `include_str!` of each file), so the pre-run check does not call them unknown.
     pub extra_step_sources: Vec<(&'static str, &'static str)>,
+    /// Metrics the ledger defines from span queries, measured on every scenario's evidence
+    /// beside the built-in catalogue.
+    pub custom_metrics: Vec<crate::claims::CustomMetric>,
 }
 
 /// What a suite run produced.
@@ -68,11 +72,26 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Where a scenario is written, as `file:line` with the file relative to `root` (the
+/// features directory), so reports read the same on every machine.
+fn location(feature: &cucumber::gherkin::Feature, line: usize, root: &Path) -> String {
+    let path = feature.path.clone().unwrap_or_default();
+    let shown = path.strip_prefix(root).unwrap_or(&path);
+    let shown = if shown.as_os_str().is_empty() {
+        path.file_name().map(PathBuf::from).unwrap_or_default()
+    } else {
+        shown.to_path_buf()
+    };
+    format!("{}:{line}", shown.display())
+}
+
 fn scenario_result(
     feature: &cucumber::gherkin::Feature,
+    rule: Option<&cucumber::gherkin::Rule>,
     scenario: &cucumber::gherkin::Scenario,
     finished: &ScenarioFinished,
     world: Option<&mut SwarmWorld>,
+    custom: &[crate::claims::CustomMetric],
 ) -> ScenarioResult {
     let asserts = scenario
         .steps
@@ -96,25 +115,16 @@ fn scenario_result(
             Some("a before hook failed".to_owned()),
         ),
     };
-    let tags: Vec<String> = feature.tags.iter().chain(&scenario.tags).cloned().collect();
-    let mut result = ScenarioResult {
-        feature: feature.name.clone(),
-        name: scenario.name.clone(),
-        tags,
-        status,
-        failure,
-        seed: 0,
-        mode: None,
-        verdicts: Vec::new(),
-        metrics: metrics::Observed::new(),
-        unmeasured: metrics::Unmeasured::new(),
-        record: crate::claims::RunRecord::new(),
-        latencies: Vec::new(),
-        throughput_series: Vec::new(),
-        timeline: Vec::new(),
-        system: String::new(),
-        system_log: Vec::new(),
-    };
+    let mut result = ScenarioResult::new(&feature.name, &scenario.name, status);
+    result.tags = feature
+        .tags
+        .iter()
+        .chain(rule.iter().flat_map(|r| &r.tags))
+        .chain(&scenario.tags)
+        .cloned()
+        .collect();
+    result.rule = rule.map(|r| r.name.clone());
+    result.failure = failure;
     let Some(world) = world else { return result };
     result.seed = world.config.seed;
     result.system = world.system_label.clone();
@@ -138,7 +148,8 @@ fn scenario_result(
     }
     if let Some(evidence) = world.evidence.take() {
         result.mode = Some(world.config.mode.as_str().to_owned());
-        let measurement = metrics::measure(&evidence);
+        let mut measurement = metrics::measure(&evidence);
+        crate::claims::custom::measure_all(custom, &evidence, &mut measurement);
         result.metrics = measurement.observed;
         result.unmeasured = measurement.unmeasured;
         result.latencies = series::latencies(&evidence.latencies);
@@ -155,6 +166,32 @@ fn scenario_result(
         .unmeasured
         .extend(std::mem::take(&mut world.unmeasured));
     result
+}
+
+/// Adds a finished run of a scenario to `results`. A scenario cucumber retried
+/// (`@retry(N)`) finishes once per attempt: a later attempt replaces the earlier one, which is
+/// kept among its `attempts`, so the scenario is reported (and counted) once.
+fn record_attempt(results: &mut Vec<ScenarioResult>, mut result: ScenarioResult) {
+    let same = |earlier: &ScenarioResult| {
+        earlier.location == result.location
+            && earlier.feature == result.feature
+            && earlier.name == result.name
+    };
+    // Only a scenario tagged `@retry…` runs more than once (the CLI's --retry is not read).
+    let retried = result.tags.iter().any(|t| t.starts_with("retry"));
+    match results.iter().rposition(same).filter(|_| retried) {
+        Some(index) => {
+            let earlier = results.remove(index);
+            result.attempts = earlier.attempts;
+            result.attempts.push(Attempt {
+                status: earlier.status,
+                failure: earlier.failure,
+                duration_ms: earlier.duration_ms,
+            });
+            results.push(result);
+        }
+        None => results.push(result),
+    }
 }
 
 /// Which step of a skipped scenario has no definition, and why, as `file:line:column:
@@ -265,10 +302,34 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
     let results: Results = Arc::default();
     let collected = Arc::clone(&results);
     let counter = options.finished_scenarios.clone();
+    let custom = options.custom_metrics.clone();
+    // Scenarios run one at a time, so the last start is the finishing scenario's.
+    let started_at: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let started_at_end = Arc::clone(&started_at);
+    let root = if options.features_dir.is_file() {
+        options
+            .features_dir
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    } else {
+        options.features_dir.clone()
+    };
+    // Cucumber names feature files by their absolute path.
+    let root = std::fs::canonicalize(&root).unwrap_or(root);
     let finished = SwarmWorld::cucumber::<PathBuf>()
         .with_parser::<_, PathBuf>(super::outlines::LinearOutlines)
-        .after(move |feature, _rule, scenario, finished, world| {
-            lock(&collected).push(scenario_result(feature, scenario, finished, world));
+        .before(move |_, _, _, _| {
+            *lock(&started_at) = Some(Instant::now());
+            Box::pin(async {})
+        })
+        .after(move |feature, rule, scenario, finished, world| {
+            let mut result = scenario_result(feature, rule, scenario, finished, world, &custom);
+            result.location = location(feature, scenario.position.line, &root);
+            result.duration_ms = lock(&started_at_end)
+                .take()
+                .map_or(0.0, |at| at.elapsed().as_secs_f64() * 1e3);
+            record_attempt(&mut lock(&collected), result);
             if let Some(counter) = &counter {
                 counter.fetch_add(1, Ordering::Relaxed);
             }

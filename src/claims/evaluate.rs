@@ -174,7 +174,7 @@ fn left_out_because(
         return Some(format!("not tagged {}", tags.join(" or ")));
     }
     let Some(value) = value else {
-        let why = scenario.unmeasured.get(claim.metric.name).cloned();
+        let why = scenario.unmeasured.get(&claim.metric.name).cloned();
         return Some(format!(
             "below the minimum evidence ({}): {}",
             claim.metric.minimum,
@@ -234,8 +234,8 @@ fn evaluate_one(claim: &Claim, scenarios: &[ScenarioMetrics]) -> ClaimResult {
     let mut evidence = Vec::new();
     let mut measurements = Vec::new();
     for scenario in scenarios {
-        let value = scenario.observed.get(claim.metric.name).copied();
-        if value.is_none() && !scenario.unmeasured.contains_key(claim.metric.name) {
+        let value = scenario.observed.get(&claim.metric.name).copied();
+        if value.is_none() && !scenario.unmeasured.contains_key(&claim.metric.name) {
             continue;
         }
         let left_out = left_out_because(claim, scenario, value);
@@ -267,8 +267,8 @@ fn evaluate_one(claim: &Claim, scenarios: &[ScenarioMetrics]) -> ClaimResult {
     ClaimResult {
         id: claim.id.clone(),
         statement: claim.statement.clone(),
-        metric: claim.metric.name.to_owned(),
-        unit: claim.metric.unit.to_owned(),
+        metric: claim.metric.name.clone(),
+        unit: claim.metric.unit.clone(),
         expected: format!("{} {}", claim.comparator.symbol(), claim.threshold),
         observed,
         status,

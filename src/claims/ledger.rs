@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::conditions::Condition;
-use super::metrics::{self, MetricDef};
+use super::custom::CustomMetric;
+use super::custom_load::{self, RawMetric};
+use super::metrics::{self, Better};
 use crate::error::{Error, Result};
 
 /// Default tolerance for regressions against a baseline, in percent.
@@ -72,7 +74,7 @@ pub struct Claim {
     pub statement: String,
     /// The metric it rests on.
     #[serde(serialize_with = "metric_name")]
-    pub metric: &'static MetricDef,
+    pub metric: ClaimMetric,
     /// Comparison.
     pub comparator: Comparator,
     /// Threshold, in the metric's unit.
@@ -92,11 +94,32 @@ pub struct Claim {
     pub known_shortfall: Option<String>,
 }
 
-fn metric_name<S: serde::Serializer>(
-    def: &&'static MetricDef,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(def.name)
+/// What a claim needs to know of its metric, built-in or defined in the ledger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimMetric {
+    /// The metric's name.
+    pub name: String,
+    /// Unit, as printed.
+    pub unit: String,
+    /// Which way is better.
+    pub better: Better,
+    /// What a run must show before it counts as measured, in words.
+    pub minimum: String,
+}
+
+impl ClaimMetric {
+    fn of_custom(metric: &CustomMetric) -> Self {
+        Self {
+            name: metric.name.clone(),
+            unit: metric.unit.clone(),
+            better: metric.better,
+            minimum: metric.minimum_text(),
+        }
+    }
+}
+
+fn metric_name<S: serde::Serializer>(def: &ClaimMetric, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&def.name)
 }
 
 /// A loaded ledger.
@@ -106,12 +129,17 @@ pub struct Ledger {
     pub source: String,
     /// Claims in file order.
     pub claims: Vec<Claim>,
+    /// Metrics the ledger defines from span queries, in file order.
+    pub metrics: Vec<CustomMetric>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawLedger {
+    #[serde(default)]
     claim: Vec<Spanned<RawClaim>>,
+    #[serde(default)]
+    metric: Vec<Spanned<RawMetric>>,
 }
 
 #[derive(Deserialize)]
@@ -156,17 +184,45 @@ impl Ledger {
             let line = error.span().map_or(0, |span| line_of(text, span.start));
             fail(line, error.message().to_owned())
         })?;
+        let line_at = |offset: usize| line_of(text, offset);
+        let mut custom: Vec<CustomMetric> = Vec::with_capacity(raw.metric.len());
+        for spanned in raw.metric {
+            let line = line_of(text, spanned.span().start);
+            let metric = custom_load::metric(spanned.into_inner(), line, &line_at)
+                .map_err(|(line, problem)| fail(line, problem))?;
+            if custom.iter().any(|m| m.name == metric.name) {
+                return Err(fail(
+                    line,
+                    format!("metric «{}» is defined twice", metric.name),
+                ));
+            }
+            custom.push(metric);
+        }
         let mut claims: Vec<Claim> = Vec::with_capacity(raw.claim.len());
         for spanned in raw.claim {
             let line = line_of(text, spanned.span().start);
             let claim = spanned.into_inner();
             let metric_line = line_of(text, claim.metric.span().start);
-            let metric = metrics::lookup(claim.metric.get_ref()).ok_or_else(|| {
-                let known: Vec<&str> = metrics::CATALOGUE.iter().map(|m| m.name).collect();
+            let builtin = metrics::lookup(claim.metric.get_ref()).map(|def| ClaimMetric {
+                name: def.name.to_owned(),
+                unit: def.unit.to_owned(),
+                better: def.better,
+                minimum: def.minimum.to_owned(),
+            });
+            let defined = custom
+                .iter()
+                .find(|m| &m.name == claim.metric.get_ref())
+                .map(ClaimMetric::of_custom);
+            let metric = builtin.or(defined).ok_or_else(|| {
+                let known: Vec<&str> = metrics::CATALOGUE
+                    .iter()
+                    .map(|m| m.name)
+                    .chain(custom.iter().map(|m| m.name.as_str()))
+                    .collect();
                 fail(
                     metric_line,
                     format!(
-                        "unknown metric «{}»; known: {}",
+                        "unknown metric «{}»; known: {} (or define it in a [[metric]] table)",
                         claim.metric.get_ref(),
                         known.join(", ")
                     ),
@@ -238,6 +294,7 @@ impl Ledger {
         Ok(Self {
             source: source.to_owned(),
             claims,
+            metrics: custom,
         })
     }
 }

@@ -115,11 +115,11 @@ pub struct Measurement {
 }
 
 impl Measurement {
-    fn put(&mut self, name: &str, value: f64) {
+    pub(crate) fn put(&mut self, name: &str, value: f64) {
         self.observed.insert(name.to_owned(), value);
     }
 
-    fn short(&mut self, name: &str, why: String) {
+    pub(crate) fn short(&mut self, name: &str, why: String) {
         self.unmeasured.insert(name.to_owned(), why);
     }
 }

@@ -3,6 +3,10 @@
 
 /// What a claim's statement says the run must be, and what each scenario ran.
 pub mod conditions;
+/// Metrics a ledger defines from span queries (count, rate, ratio, percentile).
+pub mod custom;
+/// Reading `[[metric]]` tables, mistakes at their line.
+mod custom_load;
 /// Evaluation of a ledger against the metrics scenarios observed, and regressions.
 pub mod evaluate;
 /// Loading and validating a ledger file, with file:line errors.
@@ -11,7 +15,8 @@ pub mod ledger;
 pub mod metrics;
 
 pub use conditions::{Condition, RecordValue, RunRecord};
+pub use custom::CustomMetric;
 pub use evaluate::{
     evaluate, format_value, mark_regressions, ClaimResult, ClaimStatus, ScenarioMetrics,
 };
-pub use ledger::{Claim, Comparator, Ledger};
+pub use ledger::{Claim, ClaimMetric, Comparator, Ledger};

@@ -175,13 +175,13 @@ fn print_summary(report: &RunReport, out: &Path) {
         .filter(|s| s.status != ScenarioStatus::Passed)
     {
         println!(
-            "\n{}: {} › {} (seed {})\n  replay: swarmspec verify --seed {} --name {:?}",
+            "\n{}: {} › {} ({}, seed {})\n  replay: {}",
             scenario.status.as_str(),
             scenario.feature,
             scenario.name,
+            scenario.location,
             scenario.seed,
-            scenario.seed,
-            scenario.name
+            scenario.replay
         );
         if let Some(failure) = &scenario.failure {
             println!("  {}", failure.lines().next().unwrap_or_default());
@@ -263,6 +263,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 otlp: otlp.clone(),
                 system: args.system.clone(),
                 extra_step_sources: Vec::new(),
+                custom_metrics: ledger.metrics.clone(),
             };
             let one = futures::executor::block_on(run_suite(&options))?;
             template.get_or_insert(options);
@@ -292,6 +293,13 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
+    // The replay command names what this run was given beyond the defaults.
+    let features_arg =
+        (args.features != Path::new("features")).then(|| args.features.display().to_string());
+    let system_arg = args.system.as_ref().map(|spec| spec.label());
+    for scenario in &mut suite.scenarios {
+        scenario.set_replay(features_arg.as_deref(), system_arg.as_deref());
+    }
     let measured: Vec<ScenarioMetrics> = suite
         .scenarios
         .iter()
@@ -320,6 +328,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         claims: results,
         scenarios: suite.scenarios,
         mutants,
+        warnings: suite.problems.clone(),
     };
     report::write_all(&report, &out)?;
     if let Some(parent) = args.history.parent() {

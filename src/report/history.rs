@@ -150,6 +150,7 @@ mod tests {
             claims: Vec::new(),
             mutants: None,
             scenarios: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 

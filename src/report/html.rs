@@ -6,12 +6,10 @@
 use std::fmt::Write as _;
 
 use super::junit::escape;
-use super::model::{OperationLatency, RunReport, ScenarioResult, ScenarioStatus};
+use super::model::{OperationLatency, RunReport, ScenarioResult};
 use crate::claims::ClaimStatus;
 
 const CHART_WIDTH_PX: f64 = 640.0;
-/// Lanes (agents) a timeline draws at most.
-const TIMELINE_LANES_MAX: usize = 24;
 
 fn status_class(status: ClaimStatus) -> &'static str {
     match status {
@@ -30,7 +28,8 @@ pub fn render(report: &RunReport) -> String {
 <style>body{{font-family:system-ui,sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;margin:1em 0}}\
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}}.ok{{color:#176f2c;font-weight:bold}}\
 .bad{{color:#b00020;font-weight:bold}}.unknown{{color:#8a6d00;font-weight:bold}}.cards span{{display:inline-block;\
-margin-right:1.5em;font-size:18px}}svg{{background:#fafafa;border:1px solid #ddd;margin:0.5em 0}}</style></head><body>\
+margin-right:1.5em;font-size:18px}}tr.detail>td{{border-top:none;background:#fcfcfc}}\
+pre.failure{{white-space:pre-wrap;background:#fff4f4;padding:6px}}table.verdicts td{{vertical-align:top}}svg{{background:#fafafa;border:1px solid #ddd;margin:0.5em 0}}</style></head><body>\
 <h1>swarmspec verify</h1><p>Run <code>{id}</code> on {cores} cores ({os}/{arch}); ledger <code>{ledger}</code>.</p>",
         id = escape(&report.run.run_id),
         cores = report.run.machine.cores,
@@ -57,8 +56,9 @@ margin-right:1.5em;font-size:18px}}svg{{background:#fafafa;border:1px solid #ddd
     mutants_section(&mut page, report);
     latency_section(&mut page, report);
     throughput_section(&mut page, report);
-    timeline_section(&mut page, report);
-    scenarios_table(&mut page, report);
+    super::timeline_html::section(&mut page, report);
+    super::scenarios_html::warnings(&mut page, report);
+    super::scenarios_html::table(&mut page, report);
     page.push_str("</body></html>\n");
     page
 }
@@ -133,8 +133,8 @@ fn latency_section(page: &mut String, report: &RunReport) {
             ("p99", op.p99_ms),
             ("max", op.max_ms),
         ];
-        // Log scale from 0.1 µs to the largest bar, so µs and ms figures share one chart.
-        let floor_ms = 1e-4;
+        // Log scale from 1 ns to the largest bar, so ns, µs and ms figures share one chart.
+        let floor_ms = 1e-6;
         let top = bars
             .iter()
             .map(|b| b.1)
@@ -159,20 +159,12 @@ fn latency_section(page: &mut String, report: &RunReport) {
                 y + 13,
                 56.0 + width,
                 y + 13,
-                format_ms(*value_ms)
+                super::units::duration(*value_ms)
             );
         }
         page.push_str("</svg>");
     }
     page.push_str("</div>");
-}
-
-fn format_ms(value_ms: f64) -> String {
-    if value_ms < 1.0 {
-        format!("{:.1} µs", value_ms * 1e3)
-    } else {
-        format!("{value_ms:.3} ms")
-    }
 }
 
 fn throughput_section(page: &mut String, report: &RunReport) {
@@ -212,81 +204,6 @@ fn throughput_section(page: &mut String, report: &RunReport) {
         CHART_WIDTH_PX - 70.0,
         height - 4.0
     );
-}
-
-fn timeline_section(page: &mut String, report: &RunReport) {
-    page.push_str("<h2>Span timeline</h2><div id=\"timeline\">");
-    let Some(scenario) = report.scenarios.iter().find(|s| !s.timeline.is_empty()) else {
-        page.push_str("<p>No scenario tagged <code>@timeline</code> ran.</p></div>");
-        return;
-    };
-    let mut lanes: Vec<&str> = Vec::new();
-    for span in &scenario.timeline {
-        if !lanes.contains(&span.lane.as_str()) && lanes.len() < TIMELINE_LANES_MAX {
-            lanes.push(&span.lane);
-        }
-    }
-    let end_ms = scenario
-        .timeline
-        .iter()
-        .map(|s| s.start_ms + s.duration_ms)
-        .fold(1e-6, f64::max);
-    let lane_px = 22.0;
-    let left_px = 230.0;
-    let height = 20.0 + lanes.len() as f64 * lane_px;
-    let _ = write!(
-        page,
-        "<p>«{}», {} spans over {end_ms:.3} ms.</p><svg width=\"{CHART_WIDTH_PX}\" height=\"{height}\" role=\"img\">",
-        escape(&scenario.name),
-        scenario.timeline.len()
-    );
-    for (row, lane) in lanes.iter().enumerate() {
-        let _ = write!(
-            page,
-            "<text x=\"4\" y=\"{:.1}\" font-size=\"10\">{}</text>",
-            24.0 + row as f64 * lane_px,
-            escape(lane)
-        );
-    }
-    for span in &scenario.timeline {
-        let Some(row) = lanes.iter().position(|l| *l == span.lane) else {
-            continue;
-        };
-        let scale = (CHART_WIDTH_PX - left_px - 10.0) / end_ms;
-        let colour = if span.error { "#b00020" } else { "#4a78b5" };
-        let _ = write!(
-            page,
-            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"14\" fill=\"{colour}\"><title>{} {:.3} ms</title></rect>",
-            left_px + span.start_ms * scale,
-            12.0 + row as f64 * lane_px,
-            (span.duration_ms * scale).max(1.5),
-            escape(&span.name),
-            span.duration_ms
-        );
-    }
-    page.push_str("</svg></div>");
-}
-
-fn scenarios_table(page: &mut String, report: &RunReport) {
-    page.push_str("<h2>Scenarios</h2><table id=\"scenarios\"><tr><th>feature</th><th>scenario</th><th>status</th><th>seed</th><th>verdicts</th></tr>");
-    for scenario in &report.scenarios {
-        let class = if scenario.status == ScenarioStatus::Passed {
-            "ok"
-        } else {
-            "bad"
-        };
-        let passed = scenario.verdicts.iter().filter(|v| v.passed).count();
-        let _ = write!(
-            page,
-            "<tr><td>{}</td><td>{}</td><td class=\"{class}\">{}</td><td>{}</td><td>{passed}/{} passed</td></tr>",
-            escape(&scenario.feature),
-            escape(&scenario.name),
-            scenario.status.as_str(),
-            scenario.seed,
-            scenario.verdicts.len()
-        );
-    }
-    page.push_str("</table>");
 }
 
 /// The kill matrix, when the run had one: a row per mutant, the scenarios that killed it.

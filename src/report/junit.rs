@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::model::{RunReport, ScenarioStatus};
+use super::model::{RunReport, ScenarioResult, ScenarioStatus};
 use crate::claims::ClaimStatus;
 
 /// Escapes text for XML attributes and content.
@@ -23,6 +23,96 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// One scenario as a test case: its time, its properties (seed, system, where it is
+/// written, tags, rule, attempts, replay command) and, when it failed, the failure.
+fn scenario_case(out: &mut String, scenario: &ScenarioResult) {
+    let _ = writeln!(
+        out,
+        "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" time=\"{:.3}\">",
+        escape(&scenario.feature),
+        escape(&scenario.name),
+        escape(&scenario.location),
+        scenario.duration_ms / 1e3
+    );
+    let mut properties = vec![
+        ("seed", scenario.seed.to_string()),
+        ("system", scenario.system.clone()),
+        ("location", scenario.location.clone()),
+    ];
+    if !scenario.tags.is_empty() {
+        properties.push(("tags", scenario.tags.join(" ")));
+    }
+    if let Some(rule) = &scenario.rule {
+        properties.push(("rule", rule.clone()));
+    }
+    if !scenario.attempts.is_empty() {
+        properties.push(("attempts", (scenario.attempts.len() + 1).to_string()));
+    }
+    if !scenario.replay.is_empty() {
+        properties.push(("replay", scenario.replay.clone()));
+    }
+    out.push_str("      <properties>");
+    for (name, value) in properties {
+        let _ = write!(
+            out,
+            "<property name=\"{name}\" value=\"{}\"/>",
+            escape(&value)
+        );
+    }
+    out.push_str("</properties>\n");
+    match scenario.status {
+        ScenarioStatus::Passed => {}
+        ScenarioStatus::NoAssertion => {
+            out.push_str("      <skipped message=\"no assertion: no Then step\"/>\n");
+        }
+        ScenarioStatus::NotApplicable => {
+            let why = scenario.failure.clone().unwrap_or_default();
+            let _ = writeln!(out, "      <skipped message=\"{}\"/>", escape(&why));
+        }
+        ScenarioStatus::Failed | ScenarioStatus::Skipped => {
+            let message = scenario
+                .failure
+                .clone()
+                .unwrap_or_else(|| format!("{:?}", scenario.status));
+            let mut body = format!("{} (seed {})\n{message}", scenario.location, scenario.seed);
+            for verdict in scenario.verdicts.iter().filter(|v| !v.passed) {
+                body.push_str(&format!("\n{verdict}"));
+            }
+            if !scenario.replay.is_empty() {
+                body.push_str(&format!("\nreplay: {}", scenario.replay));
+            }
+            let _ = writeln!(
+                out,
+                "      <failure message=\"{}\">{}</failure>",
+                escape(message.lines().next().unwrap_or_default()),
+                escape(&body)
+            );
+        }
+    }
+    if !scenario.attempts.is_empty() {
+        let lines: Vec<String> = scenario
+            .attempts
+            .iter()
+            .enumerate()
+            .map(|(number, attempt)| {
+                format!(
+                    "attempt {} {} in {:.3} s: {}",
+                    number + 1,
+                    attempt.status.as_str(),
+                    attempt.duration_ms / 1e3,
+                    attempt.failure.as_deref().unwrap_or_default()
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "      <system-out>{}</system-out>",
+            escape(&lines.join("\n"))
+        );
+    }
+    out.push_str("    </testcase>\n");
+}
+
 /// The JUnit document.
 pub fn render(report: &RunReport) -> String {
     let mut out = String::from(
@@ -41,37 +131,21 @@ pub fn render(report: &RunReport) -> String {
         .filter(|s| s.status != ScenarioStatus::Passed)
         .count()
         - skipped;
+    let seconds: f64 = report.scenarios.iter().map(|s| s.duration_ms / 1e3).sum();
     let _ = writeln!(
         out,
-        "  <testsuite name=\"scenarios\" tests=\"{}\" failures=\"{failed}\" skipped=\"{skipped}\">",
+        "  <testsuite name=\"scenarios\" tests=\"{}\" failures=\"{failed}\" skipped=\"{skipped}\" time=\"{seconds:.3}\">",
         report.scenarios.len()
     );
-    for scenario in &report.scenarios {
-        let _ = write!(
+    if !report.warnings.is_empty() {
+        let _ = writeln!(
             out,
-            "    <testcase classname=\"{}\" name=\"{}\">",
-            escape(&scenario.feature),
-            escape(&scenario.name)
+            "    <system-err>{}</system-err>",
+            escape(&report.warnings.join("\n"))
         );
-        if scenario.status == ScenarioStatus::NoAssertion {
-            let _ = write!(out, "<skipped message=\"no assertion: no Then step\"/>");
-        } else if scenario.status == ScenarioStatus::NotApplicable {
-            let why = scenario.failure.clone().unwrap_or_default();
-            let _ = write!(out, "<skipped message=\"{}\"/>", escape(&why));
-        } else if scenario.status != ScenarioStatus::Passed {
-            let message = scenario
-                .failure
-                .clone()
-                .unwrap_or_else(|| format!("{:?}", scenario.status));
-            let _ = write!(
-                out,
-                "<failure message=\"{}\">seed {}\n{}</failure>",
-                escape(message.lines().next().unwrap_or_default()),
-                scenario.seed,
-                escape(&message)
-            );
-        }
-        out.push_str("</testcase>\n");
+    }
+    for scenario in &report.scenarios {
+        scenario_case(&mut out, scenario);
     }
     out.push_str("  </testsuite>\n");
     let failing = |s: ClaimStatus| matches!(s, ClaimStatus::Refuted | ClaimStatus::Regression);

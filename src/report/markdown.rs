@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::model::{RunReport, ScenarioStatus};
+use super::model::{RunReport, ScenarioResult, ScenarioStatus};
 
 /// `text` safe as Markdown prose (a table cell included): `<` and `&`, which begin raw HTML
 /// and entities (GitHub renders both in a PR comment), become entities; `|` cannot end a
@@ -63,6 +63,7 @@ pub fn render(report: &RunReport) -> String {
     }
     out.push_str("\n\n");
     out.push_str(&render_body(report));
+    render_durations(&mut out, report);
     out
 }
 
@@ -115,31 +116,122 @@ pub fn render_body(report: &RunReport) -> String {
         );
     }
     render_decisions(&mut out, report);
-    let failed: Vec<_> = report
-        .scenarios
-        .iter()
-        .filter(|sc| sc.status != ScenarioStatus::Passed)
-        .collect();
-    out.push_str("\n## Scenarios\n\n");
-    if failed.is_empty() {
-        let _ = writeln!(out, "All {} scenarios passed.", report.scenarios.len());
+    render_warnings(&mut out, report);
+    render_scenarios(&mut out, report);
+    out
+}
+
+/// Problems found in the feature files before the run (unknown steps above all).
+fn render_warnings(out: &mut String, report: &RunReport) {
+    if report.warnings.is_empty() {
+        return;
     }
-    for scenario in failed {
+    out.push_str("\n## Warnings\n\n");
+    for warning in &report.warnings {
+        let _ = writeln!(out, "- {}", code(warning));
+    }
+}
+
+/// Evidence lines shown per failed verdict; the JSON report has them all.
+const EVIDENCE_SHOWN_MAX: usize = 6;
+
+/// One scenario: where it is written, its tags and rule, every verdict (evidence for the
+/// failed ones), the failure text, earlier attempts and the replay command.
+fn render_scenario(out: &mut String, scenario: &ScenarioResult) {
+    let _ = writeln!(
+        out,
+        "- **{}** {} › {} — {} (seed {})",
+        scenario.status.as_str(),
+        text(&scenario.feature),
+        text(&scenario.name),
+        code(&scenario.location),
+        scenario.seed
+    );
+    if let Some(rule) = &scenario.rule {
+        let _ = writeln!(out, "  - rule: {}", text(rule));
+    }
+    if !scenario.tags.is_empty() {
+        let tags: Vec<String> = scenario.tags.iter().map(|t| format!("@{t}")).collect();
+        let _ = writeln!(out, "  - tags: {}", code(&tags.join(" ")));
+    }
+    for verdict in &scenario.verdicts {
         let _ = writeln!(
             out,
-            "- **{}** {} › {} (seed {})",
-            scenario.status.as_str(),
-            text(&scenario.feature),
-            text(&scenario.name),
-            scenario.seed
+            "  - {} {}: expected {}; observed {}",
+            if verdict.passed { "PASS" } else { "FAIL" },
+            text(&verdict.check),
+            text(&verdict.expected),
+            text(&verdict.observed)
         );
+        if !verdict.passed {
+            for line in verdict.evidence.iter().take(EVIDENCE_SHOWN_MAX) {
+                let _ = writeln!(out, "    - {}", text(line));
+            }
+        }
+    }
+    if scenario.status != ScenarioStatus::Passed {
         if let Some(failure) = &scenario.failure {
             for line in failure.lines().take(6) {
                 let _ = writeln!(out, "  > {}", text(line));
             }
         }
     }
-    out
+    for (number, attempt) in scenario.attempts.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  - attempt {}: {} — {}",
+            number + 1,
+            attempt.status.as_str(),
+            text(attempt.failure.as_deref().unwrap_or_default())
+        );
+    }
+    if !scenario.replay.is_empty() && scenario.status != ScenarioStatus::Passed {
+        let _ = writeln!(out, "  - replay: {}", code(&scenario.replay));
+    }
+}
+
+/// Scenarios that did not pass in full; the passed ones folded under one `<details>`.
+fn render_scenarios(out: &mut String, report: &RunReport) {
+    let (passed, other): (Vec<_>, Vec<_>) = report
+        .scenarios
+        .iter()
+        .partition(|sc| sc.status == ScenarioStatus::Passed);
+    out.push_str("\n## Scenarios\n\n");
+    if other.is_empty() {
+        let _ = writeln!(out, "All {} scenarios passed.", report.scenarios.len());
+    }
+    for scenario in other {
+        render_scenario(out, scenario);
+    }
+    if !passed.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n<details><summary>{} passed scenario(s)</summary>\n",
+            passed.len()
+        );
+        for scenario in passed {
+            render_scenario(out, scenario);
+        }
+        out.push_str("\n</details>\n");
+    }
+}
+
+/// Wall-clock time per scenario: outside `render_body`, since it differs run to run.
+fn render_durations(out: &mut String, report: &RunReport) {
+    out.push_str("\n## Durations\n\n| scenario | where | time |\n|---|---|---|\n");
+    for scenario in &report.scenarios {
+        let retried = match scenario.attempts.len() {
+            0 => String::new(),
+            n => format!(" ({} attempts)", n + 1),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.3} s{retried} |",
+            text(&scenario.name),
+            code(&scenario.location),
+            scenario.duration_ms / 1e3
+        );
+    }
 }
 
 /// Left-out measurements shown per claim; the JSON report has them all.

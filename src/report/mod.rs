@@ -11,11 +11,17 @@ pub mod junit;
 pub mod markdown;
 /// The serde model.
 pub mod model;
+/// The HTML scenario table with each scenario's verdicts under `<details>`.
+pub mod scenarios_html;
 /// What the HTML charts plot, computed from evidence.
 pub mod series;
+/// The HTML span timeline: labelled lanes, bars coloured by outcome, axis, tooltips.
+pub mod timeline_html;
+/// Durations in the unit that shows them (ns, µs, ms, s).
+pub mod units;
 
 pub use model::{
-    Machine, RunInfo, RunReport, ScenarioResult, ScenarioStatus, Summary, TimelineSpan,
+    Attempt, Machine, RunInfo, RunReport, ScenarioResult, ScenarioStatus, Summary, TimelineSpan,
 };
 
 use std::path::Path;

@@ -102,6 +102,12 @@ pub struct TimelineSpan {
     pub duration_ms: f64,
     /// Error status.
     pub error: bool,
+    /// The work item it concerns, when it names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// Its `work.outcome` or `request.outcome` (claimed, conflict, error…), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
 }
 
 /// Latency figures of one operation kind (serialisable copy of a histogram summary).
@@ -123,6 +129,18 @@ pub struct OperationLatency {
     pub max_ms: f64,
 }
 
+/// One earlier run of a scenario that cucumber retried (`@retry(N)`): the scenario is
+/// reported once, with the attempts before its last one.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Attempt {
+    /// How that attempt ended.
+    pub status: ScenarioStatus,
+    /// Its failing step's message, if any.
+    pub failure: Option<String>,
+    /// Its wall-clock duration, ms.
+    pub duration_ms: f64,
+}
+
 /// Everything one scenario produced.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ScenarioResult {
@@ -130,12 +148,28 @@ pub struct ScenarioResult {
     pub feature: String,
     /// Scenario name.
     pub name: String,
+    /// Where it is written: the feature file, relative to the features directory, and the
+    /// scenario's line (`coordination.feature:12`).
+    #[serde(default)]
+    pub location: String,
+    /// The `Rule:` it sits under, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
     /// Tags without `@`.
     pub tags: Vec<String>,
-    /// Outcome.
+    /// Outcome (of the last attempt, when it was retried).
     pub status: ScenarioStatus,
     /// The failing step's message, if any.
     pub failure: Option<String>,
+    /// Wall-clock time the scenario took, ms (its last attempt).
+    #[serde(default)]
+    pub duration_ms: f64,
+    /// Earlier attempts, when `@retry(N)` ran it more than once; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
+    /// The command that runs exactly this scenario again, with its seed.
+    #[serde(default)]
+    pub replay: String,
     /// Seed the scenario ran with.
     pub seed: u64,
     /// Swarm mode, if a swarm ran.
@@ -165,6 +199,47 @@ pub struct ScenarioResult {
 }
 
 impl ScenarioResult {
+    /// A result with `status` and nothing measured yet.
+    pub fn new(feature: &str, name: &str, status: ScenarioStatus) -> Self {
+        Self {
+            feature: feature.to_owned(),
+            name: name.to_owned(),
+            location: String::new(),
+            rule: None,
+            tags: Vec::new(),
+            status,
+            failure: None,
+            duration_ms: 0.0,
+            attempts: Vec::new(),
+            replay: String::new(),
+            seed: 0,
+            mode: None,
+            verdicts: Vec::new(),
+            metrics: Observed::new(),
+            unmeasured: Unmeasured::new(),
+            record: RunRecord::new(),
+            latencies: Vec::new(),
+            throughput_series: Vec::new(),
+            timeline: Vec::new(),
+            system: String::new(),
+            system_log: Vec::new(),
+        }
+    }
+
+    /// Sets `replay` to the `swarmspec verify` command that runs this scenario alone with
+    /// its seed; `features` and `system` are added when the run did not use the defaults.
+    pub fn set_replay(&mut self, features: Option<&str>, system: Option<&str>) {
+        let mut command = format!("swarmspec verify --seed {}", self.seed);
+        if let Some(features) = features {
+            command.push_str(&format!(" --features {}", shell_word(features)));
+        }
+        if let Some(system) = system {
+            command.push_str(&format!(" --system {}", shell_word(system)));
+        }
+        command.push_str(&format!(" --name {}", shell_word(&self.name)));
+        self.replay = command;
+    }
+
     /// What claims read of this scenario: its figures, what it ran, and how it ended.
     pub fn for_claims(&self) -> crate::claims::ScenarioMetrics {
         crate::claims::ScenarioMetrics {
@@ -176,6 +251,16 @@ impl ScenarioResult {
             standing: self.status.standing(),
         }
     }
+}
+
+/// `text` as one word for a POSIX shell: bare when it is plainly safe, else single-quoted
+/// (a quote inside becomes `'\''`).
+pub fn shell_word(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=@,+".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        return text.to_owned();
+    }
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// Counts for the summary line.
@@ -246,6 +331,10 @@ pub struct RunReport {
     /// The kill matrix, when the run also ran the suite against the planted engine defects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mutants: Option<crate::mutants::KillMatrix>,
+    /// Problems found in the feature files before the run (unknown steps, syntax), as
+    /// `file:line: message`: every report shows them, not only the terminal.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 impl RunReport {

@@ -54,6 +54,14 @@ pub fn claim_throughput(evidence: &Evidence) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// The attributes that say how an operation ended, in the order they are looked for.
+const OUTCOME_KEYS: [&str; 4] = [
+    "work.outcome",
+    "request.outcome",
+    "deploy.outcome",
+    "compliance.outcome",
+];
+
 /// The first `TIMELINE_SPANS_MAX` operation spans, positioned relative to the first one.
 pub fn timeline(evidence: &Evidence) -> Vec<TimelineSpan> {
     let drawn = |name: &str| !matches!(name, "swarm.run" | "agent.session" | "reaper.session");
@@ -72,6 +80,8 @@ pub fn timeline(evidence: &Evidence) -> Vec<TimelineSpan> {
             start_ms: s.start_unix_ns.saturating_sub(origin) as f64 / 1e6,
             duration_ms: s.duration_ns() as f64 / 1e6,
             error: s.is_error(),
+            item: s.attr_text("work.item_id"),
+            outcome: OUTCOME_KEYS.iter().find_map(|key| s.attr_text(key)),
         })
         .collect()
 }

@@ -22,6 +22,8 @@ mod gherkin_errors;
 mod command_adapter;
 // Command tools as people write them: create-on-claim, stdout answers, busy, broken states.
 mod command_tools;
+// Ledger-defined metrics on a real swarm: VERIFIED, REFUTED, UNVERIFIED from the spans.
+mod custom_metrics;
 mod library;
 // `run --serve`: the live page in headless Chromium, its token, and an unchanged report.
 mod live;
@@ -35,6 +37,8 @@ mod properties;
 mod runner;
 // Planted false and vacuous claims, one per metric: none may be VERIFIED.
 mod planted;
+// Per-scenario report contents: file:line, verdicts, replay, retries, warnings, timeline.
+mod report_contents;
 mod snapshots;
 // `spans check` on another tool's spans: mappings, NOT APPLICABLE, grouped skips, --json.
 mod spans_check;

@@ -66,7 +66,10 @@ fn seeded_report(dir: &Path) -> RunReport {
         ..SuiteOptions::default()
     };
     swarmspec::steps::set_executable(env!("CARGO_BIN_EXE_swarmspec"));
-    let suite = futures::executor::block_on(run_suite(&options)).expect("suite runs");
+    let mut suite = futures::executor::block_on(run_suite(&options)).expect("suite runs");
+    for scenario in &mut suite.scenarios {
+        scenario.set_replay(None, None);
+    }
     let ledger = Ledger::parse(LEDGER, "snapshot ledger").expect("ledger");
     let measured: Vec<ScenarioMetrics> = suite
         .scenarios
@@ -92,6 +95,7 @@ fn seeded_report(dir: &Path) -> RunReport {
         claims,
         scenarios: suite.scenarios,
         mutants: None,
+        warnings: suite.problems,
     }
 }
 
