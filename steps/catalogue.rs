@@ -8,6 +8,8 @@ use std::fmt::Write as _;
 use include_dir::{include_dir, Dir};
 use regex::Regex;
 
+use super::parameters;
+
 /// The step sources, by domain (the file they live in).
 const SOURCES: &[(&str, &str)] = &[
     ("coordination", include_str!("coordination.rs")),
@@ -40,6 +42,9 @@ pub struct StepEntry {
     pub domain: &'static str,
     /// A line from the shipped features that uses it.
     pub example: Option<String>,
+    /// Whether the step reads the data table or doc string attached to it (its function
+    /// takes the `&Step`); one attached to any other step is an error, not ignored.
+    pub takes_attachment: bool,
 }
 
 /// Extracts the string literal at the start of `text` (`"…"`, `r"…"`, `r#"…"#`).
@@ -68,7 +73,10 @@ fn literal(text: &str) -> Option<String> {
 fn to_regex(kind: &str, pattern: &str) -> Option<Regex> {
     match kind {
         "regex" => Regex::new(pattern).ok(),
-        "expr" => cucumber_expressions::Expression::regex(pattern).ok(),
+        "expr" => {
+            cucumber_expressions::Expression::regex_with_parameters(pattern, &parameters::regexes())
+                .ok()
+        }
         _ => Regex::new(&format!("^{}$", regex::escape(pattern))).ok(),
     }
 }
@@ -123,6 +131,14 @@ fn entries_of(domain: &'static str, source: &str) -> Vec<StepEntry> {
             .rev()
             .collect::<Vec<_>>()
             .join(" ");
+        // The signature runs from the attribute to the line that opens the body.
+        let signature: String = lines[index..]
+            .iter()
+            .take_while(|l| !l.trim_end().ends_with('{'))
+            .chain(lines[index..].iter().find(|l| l.trim_end().ends_with('{')))
+            .copied()
+            .collect();
+        let takes_attachment = signature.contains("&Step");
         let doc = if doc.is_empty() {
             fn_name_in_words(&lines[index..])
         } else {
@@ -135,6 +151,7 @@ fn entries_of(domain: &'static str, source: &str) -> Vec<StepEntry> {
             doc,
             domain,
             example: None,
+            takes_attachment,
         });
     }
     entries

@@ -4,6 +4,8 @@
 //! was expected, what was observed, and the evidence (offending span ids, items, agents), so
 //! a report can print it as is and a failure explains itself.
 
+/// Attribute presence, numeric bounds, outcome rates (overall, per group), breaker openings.
+pub mod attributes;
 /// Retry gaps measured from span timestamps against the retry policy.
 pub mod backoff;
 /// Circuit-breaker transitions and silence while open.
