@@ -264,6 +264,17 @@ fn stage_order(world: &mut SwarmWorld, pipeline: String) -> anyhow::Result<()> {
     world.judge(verdict)
 }
 
+/// Each work item's claims, progress, completions, handoffs and releases by the listed
+/// roles share one trace (`pm → architect → developer`, `->` works too). Spans swarmspec's
+/// own swarm writes sit in one trace per agent session today, so this holds for spans a
+/// system wrote with per-item trace context (`Given the spans recorded in …`).
+#[then(expr = "a work item forms one trace across {}")]
+fn one_trace_across(world: &mut SwarmWorld, pipeline: String) -> anyhow::Result<()> {
+    let names: Vec<&str> = roles(&pipeline)?.into_iter().map(Role::as_str).collect();
+    let verdict = evidence::traces::one_trace_across_roles(&world.evidence()?.spans, &names);
+    world.judge(verdict)
+}
+
 /// Claims won per agent in each team are within that percentage of the mean.
 #[then(expr = "claims per agent differ across teams by at most {int} %")]
 fn balanced(world: &mut SwarmWorld, percent: u32) -> anyhow::Result<()> {

@@ -26,6 +26,8 @@ pub mod identity;
 pub mod ingestion;
 /// Latency percentiles and throughput from the histograms.
 pub mod latency;
+/// The vocabulary a spec writer writes against: spans, attributes, types, value sets.
+pub mod lexicon;
 /// Load spread across teams.
 pub mod load;
 /// Ownership from spans: every acknowledged write came from the item's holder at the time.
@@ -36,6 +38,8 @@ pub mod query;
 pub mod resilience;
 /// Deploy checks about the rollout: canary limits, durations, promotion, concurrency.
 pub mod rollout;
+/// One trace per work item across the roles it passed.
+pub mod traces;
 /// The verdict type.
 pub mod verdict;
 /// The names swarmspec emits, and the guard against steps naming what no span carries.
