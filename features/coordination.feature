@@ -119,6 +119,7 @@ Feature: Coordination of a Scrum-at-Scale agent swarm
     When the swarm runs
     Then a circuit breaker opened and closed again
     And no agent called the coordinator while its circuit was open
+    And the breaker opened after exactly 3 failures
     And every submitted work item is completed
 
   @timeline

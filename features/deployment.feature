@@ -58,9 +58,9 @@ Feature: Zero-downtime deploys under live traffic
   Scenario: every environment deploys within its time bound, measured in simulated time
     Given a rolling strategy with batches of 4
     When "v2" is promoted through dev, staging and production
-    Then every deploy to dev took at most 30 simulated seconds
-    And every deploy to staging took at most 60 simulated seconds
-    And every deploy to production took at most 90 simulated seconds
+    Then every deploy to dev took at most 30 seconds
+    And every deploy to staging took at most 60 seconds
+    And every deploy to production took at most 90 seconds
     And exactly 2 "deploy.promotion" spans have "deploy.outcome" = "promoted"
     And no request failed in production
 

@@ -39,3 +39,10 @@ Feature: Spans a real system wrote are evidence like any other
     Then exactly 2 "work.complete" spans were recorded
     And exactly 1 "work.release" span has "work.outcome" = "lease_lost"
     And the "work.claim, work.complete" spans of each work item form one trace
+
+  Scenario: A system that carries each item's trace context across handoffs
+    Given the spans recorded in "data/item_traces.json"
+    Then a work item forms one trace across pm → architect → developer
+    And a work item forms one trace across pm -> developer
+    And every claimed work.claim span has attributes agent.id and work.item_id
+    And exactly 3 claimed work.claim spans per work item

@@ -44,3 +44,29 @@ Feature: Generic evidence steps a spec writer can use without Rust
     Then the p50 latency of "work.claim" is below 2 ms
     And the mean latency of "work.claim" is below 1.5 ms
     And the p99 latency of "work.claim" is below 10 ms
+
+  Scenario: attribute predicates, per-item counts and rates, written without quoting names
+    Given deterministic mode
+    And a swarm of 20 developer agents
+    And 60 work items
+    And the agents race for the same items
+    When the swarm runs
+    Then every claimed work.claim span has attributes agent.id and work.item_id
+    And every work.progress span has work.progress at most 100
+    And exactly 1 claimed work.claim span per work item
+    And at least 1 conflict work.claim spans were recorded
+    And the claimed work.claim spans of each work item form one trace
+    And the conflict rate stays below 75 %
+    And the error rate stays below 1 %
+    And the error rate of work.* spans is at most 0 %
+
+  Scenario: rates per role across a pipeline written with ->
+    Given deterministic mode
+    And a swarm of 6 agents working the pipeline "pm -> developer"
+    And 30 work items
+    And the coordinator fails 5 % of calls
+    When the swarm runs
+    Then every item passed "pm -> developer" in order
+    And the claimed rate of work.claim spans is at least 10 % for every role
+    And the error rate stays below 20 %
+    And at least 1 work.claim spans were recorded

@@ -2,19 +2,12 @@
 //! Each `When` leaves the session's spans in `world.evidence`, so the generic steps in
 //! `telemetry.rs` work on deploys too.
 
-use crate::deployment::{Action, Behaviour, Environment, RouterDiscipline, Strategy};
+use crate::deployment::{Action, Behaviour, RouterDiscipline, Strategy};
 use crate::evidence::{self, Verdict};
 use cucumber::{given, then, when};
 
+use super::parameters::{DurationParam, EnvironmentParam, Percent};
 use super::SwarmWorld;
-
-fn env(text: &str) -> anyhow::Result<Environment> {
-    Ok(Environment::parse(text)?)
-}
-
-fn percent(value: u32) -> f64 {
-    f64::from(value) / 100.0
-}
 
 /// Plays `action` in a fresh simulation seeded like the scenario, keeping its evidence.
 fn run(world: &mut SwarmWorld, action: Action) -> anyhow::Result<()> {
@@ -35,24 +28,22 @@ fn clients(world: &mut SwarmWorld, count: usize) {
 }
 
 /// How many instances an environment runs.
-#[given(regex = r"^(dev|staging|production) has (\d+) instances$")]
-fn instances(world: &mut SwarmWorld, name: String, count: usize) -> anyhow::Result<()> {
-    world.deployment.table.get_mut(env(&name)?).instance_count = count;
-    Ok(())
+#[given(expr = "{environment} has {int} instances")]
+fn instances(world: &mut SwarmWorld, name: EnvironmentParam, count: usize) {
+    world.deployment.table.get_mut(name.0).instance_count = count;
 }
 
 /// The version an environment runs before the scenario acts.
-#[given(regex = r#"^(dev|staging|production) runs "([^"]+)"$"#)]
-fn runs_version(world: &mut SwarmWorld, name: String, version: String) -> anyhow::Result<()> {
-    world.deployment.table.get_mut(env(&name)?).version = version;
-    Ok(())
+#[given(expr = "{environment} runs {string}")]
+fn runs_version(world: &mut SwarmWorld, name: EnvironmentParam, version: String) {
+    world.deployment.table.get_mut(name.0).version = version;
 }
 
 /// The environment fails that share of requests whatever version it runs.
-#[given(regex = r"^(dev|staging|production) fails (\d+) % of requests whatever the version$")]
-fn environment_fault(world: &mut SwarmWorld, name: String, rate: u32) -> anyhow::Result<()> {
-    world.deployment.extra_error_rate[env(&name)? as usize] = percent(rate);
-    Ok(())
+#[given(expr = "{environment} fails {percent} of requests whatever the version")]
+fn environment_fault(world: &mut SwarmWorld, name: EnvironmentParam, rate: Percent) {
+    let rate = rate.0;
+    world.deployment.extra_error_rate[name.0 as usize] = rate;
 }
 
 /// Deploy strategy: rolling (batch size), blue-green, or canary (traffic steps).
@@ -74,19 +65,23 @@ fn fails_readiness(world: &mut SwarmWorld, version: String) -> anyhow::Result<()
 }
 
 /// That version fails that share of the requests it serves.
-#[given(expr = "version {string} fails {int} % of requests")]
-fn fails_requests(world: &mut SwarmWorld, version: String, rate: u32) -> anyhow::Result<()> {
-    let behaviour = Behaviour::RaisesErrorRate {
-        error_rate: percent(rate),
-    };
+#[given(expr = "version {string} fails {percent} of requests")]
+fn fails_requests(
+    world: &mut SwarmWorld,
+    version: String,
+    error_rate: Percent,
+) -> anyhow::Result<()> {
+    let error_rate = error_rate.0;
+    let behaviour = Behaviour::RaisesErrorRate { error_rate };
     Ok(world.deployment.catalog.set(&version, behaviour)?)
 }
 
 /// That version takes that long per request on average.
-#[given(expr = "version {string} takes {int} ms per request on average")]
-fn slow(world: &mut SwarmWorld, version: String, latency_ms: u32) -> anyhow::Result<()> {
+#[given(expr = "version {string} takes {duration} per request on average")]
+fn slow(world: &mut SwarmWorld, version: String, latency: DurationParam) -> anyhow::Result<()> {
+    let latency = latency.0;
     let behaviour = Behaviour::RaisesLatency {
-        latency_ms_mean: f64::from(latency_ms),
+        latency_ms_mean: latency.as_secs_f64() * 1_000.0,
     };
     Ok(world.deployment.catalog.set(&version, behaviour)?)
 }
@@ -98,9 +93,13 @@ fn broken_router(world: &mut SwarmWorld) {
 }
 
 /// Deploys a version to an environment under live traffic; keeps the spans as evidence.
-#[when(expr = "{string} is deployed to {word}")]
-fn deployed(world: &mut SwarmWorld, version: String, name: String) -> anyhow::Result<()> {
-    let environment = env(&name)?;
+#[when(expr = "{string} is deployed to {environment}")]
+fn deployed(
+    world: &mut SwarmWorld,
+    version: String,
+    environment: EnvironmentParam,
+) -> anyhow::Result<()> {
+    let environment = environment.0;
     run(
         world,
         Action::Deploy {
@@ -111,16 +110,19 @@ fn deployed(world: &mut SwarmWorld, version: String, name: String) -> anyhow::Re
 }
 
 /// Starts a deploy, then asks for a second one to the same environment while it runs.
-#[when(expr = "{string} is deployed to {word} and {string} is requested there {int} s later")]
+#[when(
+    expr = "{string} is deployed to {environment} and {string} is requested there {duration} later"
+)]
 fn contested(
     world: &mut SwarmWorld,
     version: String,
-    name: String,
+    environment: EnvironmentParam,
     competitor: String,
-    after_s: u64,
+    after: DurationParam,
 ) -> anyhow::Result<()> {
-    let environment = env(&name)?;
-    let after_ms = after_s.saturating_mul(1_000);
+    let environment = environment.0;
+    let after = after.0;
+    let after_ms = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
     let action = Action::DeployContested {
         environment,
         version,
@@ -131,14 +133,15 @@ fn contested(
 }
 
 /// Promotes a version from one environment to the next, gated on the source's health.
-#[when(expr = "{string} is promoted from {word} to {word}")]
+#[when(expr = "{string} is promoted from {environment} to {environment}")]
 fn promoted(
     world: &mut SwarmWorld,
     version: String,
-    from: String,
-    to: String,
+    from: EnvironmentParam,
+    to: EnvironmentParam,
 ) -> anyhow::Result<()> {
-    let (from, to) = (env(&from)?, env(&to)?);
+    let from = from.0;
+    let to = to.0;
     run(world, Action::Promote { from, to, version })
 }
 
@@ -149,9 +152,13 @@ fn through_all(world: &mut SwarmWorld, version: String) -> anyhow::Result<()> {
 }
 
 /// Deploys the same version twice with one seed and keeps both span digests.
-#[when(expr = "{string} is deployed to {word} twice with the same seed")]
-fn twice(world: &mut SwarmWorld, version: String, name: String) -> anyhow::Result<()> {
-    let environment = env(&name)?;
+#[when(expr = "{string} is deployed to {environment} twice with the same seed")]
+fn twice(
+    world: &mut SwarmWorld,
+    version: String,
+    environment: EnvironmentParam,
+) -> anyhow::Result<()> {
+    let environment = environment.0;
     for _ in 0..2 {
         let action = Action::Deploy {
             environment,
@@ -165,9 +172,10 @@ fn twice(world: &mut SwarmWorld, version: String, name: String) -> anyhow::Resul
 }
 
 /// No `request` span in that environment has outcome failed.
-#[then(expr = "no request failed in {word}")]
-fn no_failed_requests(world: &mut SwarmWorld, name: String) -> anyhow::Result<()> {
-    let verdict = evidence::deployment::failed_requests_at_most(spans(world)?, Some(&name), 0);
+#[then(expr = "no request failed in {environment}")]
+fn no_failed_requests(world: &mut SwarmWorld, name: EnvironmentParam) -> anyhow::Result<()> {
+    let name = name.0.as_str();
+    let verdict = evidence::deployment::failed_requests_at_most(spans(world)?, Some(name), 0);
     world.judge(verdict)
 }
 
@@ -187,9 +195,10 @@ fn unready_traffic_caught(world: &mut SwarmWorld) -> anyhow::Result<()> {
 
 /// The zero-downtime check fails for that environment and counts the failed requests (for a
 /// deploy broken on purpose).
-#[then(expr = "the zero-downtime check fails for {word}, counting the failed requests")]
-fn zero_downtime_caught(world: &mut SwarmWorld, environment: String) -> anyhow::Result<()> {
-    let inner = evidence::deployment::failed_requests_at_most(spans(world)?, Some(&environment), 0);
+#[then(expr = "the zero-downtime check fails for {environment}, counting the failed requests")]
+fn zero_downtime_caught(world: &mut SwarmWorld, name: EnvironmentParam) -> anyhow::Result<()> {
+    let name = name.0.as_str();
+    let inner = evidence::deployment::failed_requests_at_most(spans(world)?, Some(name), 0);
     world.judge(Verdict::expect_refuted(inner))
 }
 
@@ -201,61 +210,80 @@ fn never_served(world: &mut SwarmWorld, version: String) -> anyhow::Result<()> {
 }
 
 /// After the rollback, every instance of the environment runs that version again.
-#[then(expr = "the rollback in {word} restored {string} on every instance")]
-fn restored(world: &mut SwarmWorld, name: String, version: String) -> anyhow::Result<()> {
-    let count = world.deployment.table.get(env(&name)?).instance_count;
-    let verdict = evidence::deployment::rollback_restored(spans(world)?, &name, &version, count);
+#[then(expr = "the rollback in {environment} restored {string} on every instance")]
+fn restored(
+    world: &mut SwarmWorld,
+    environment: EnvironmentParam,
+    version: String,
+) -> anyhow::Result<()> {
+    let environment = environment.0;
+    let count = world.deployment.table.get(environment).instance_count;
+    let name = environment.as_str();
+    let verdict = evidence::deployment::rollback_restored(spans(world)?, name, &version, count);
     world.judge(verdict)
 }
 
 /// The canary was rolled back before reaching that share of traffic; reports the error budget used.
 #[then(
-    regex = r#"^the canary of "([^"]+)" in (\w+) was rolled back before (\d+) % of traffic, reporting the error budget consumed$"#
+    expr = "the canary of {string} in {environment} was rolled back before {int} % of traffic, reporting the error budget consumed"
 )]
 fn canary_stopped(
     world: &mut SwarmWorld,
     version: String,
-    name: String,
+    environment: EnvironmentParam,
     limit: u8,
 ) -> anyhow::Result<()> {
+    let environment = environment.0;
     let error_rate_max = world
         .deployment
         .table
-        .get(env(&name)?)
+        .get(environment)
         .health
         .error_rate_max;
+    let name = environment.as_str();
     let spans = spans(world)?;
     let verdict =
-        evidence::rollout::canary_rolled_back_before(spans, &name, &version, limit, error_rate_max);
+        evidence::rollout::canary_rolled_back_before(spans, name, &version, limit, error_rate_max);
     world.judge(verdict)
 }
 
 /// Every `deploy.run` span for that environment lasted at most that many simulated seconds.
-#[then(expr = "every deploy to {word} took at most {int} simulated seconds")]
-fn duration(world: &mut SwarmWorld, name: String, bound_s: u32) -> anyhow::Result<()> {
-    let bound_s = f64::from(bound_s);
-    let verdict = evidence::rollout::deploy_duration_within(spans(world)?, &name, bound_s);
+#[then(expr = "every deploy to {environment} took at most {duration}")]
+fn duration(
+    world: &mut SwarmWorld,
+    name: EnvironmentParam,
+    bound: DurationParam,
+) -> anyhow::Result<()> {
+    let bound = bound.0;
+    let name = name.0.as_str();
+    let verdict =
+        evidence::rollout::deploy_duration_within(spans(world)?, name, bound.as_secs_f64());
     world.judge(verdict)
 }
 
 /// The promotion was refused because the source environment was unhealthy.
-#[then(expr = "the promotion from {word} to {word} was blocked because {word} was unhealthy")]
+#[then(
+    expr = "the promotion from {environment} to {environment} was blocked because {environment} was unhealthy"
+)]
 fn blocked(
     world: &mut SwarmWorld,
-    from: String,
-    to: String,
-    unhealthy: String,
+    from: EnvironmentParam,
+    to: EnvironmentParam,
+    unhealthy: EnvironmentParam,
 ) -> anyhow::Result<()> {
+    let from = from.0;
+    let to = to.0;
+    let unhealthy = unhealthy.0;
     if unhealthy != from {
         anyhow::bail!("a promotion is gated on its source: say «because {from} was unhealthy»");
     }
-    let verdict = evidence::rollout::promotion_blocked(spans(world)?, &from, &to);
+    let verdict = evidence::rollout::promotion_blocked(spans(world)?, from.as_str(), to.as_str());
     world.judge(verdict)
 }
 
 /// The second deploy to that environment was refused while the first ran.
-#[then(expr = "the second deploy to {word} was refused")]
-fn refused(world: &mut SwarmWorld, name: String) -> anyhow::Result<()> {
-    let verdict = evidence::rollout::concurrent_deploys_refused(spans(world)?, &name);
+#[then(expr = "the second deploy to {environment} was refused")]
+fn refused(world: &mut SwarmWorld, name: EnvironmentParam) -> anyhow::Result<()> {
+    let verdict = evidence::rollout::concurrent_deploys_refused(spans(world)?, name.0.as_str());
     world.judge(verdict)
 }

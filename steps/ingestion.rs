@@ -13,6 +13,7 @@ use crate::ingest::{self, IngestReport};
 use anyhow::Context as _;
 use cucumber::{given, then};
 
+use super::parameters::Compare;
 use super::SwarmWorld;
 
 /// The directory of the feature files being run (set by the suite runner); paths in steps
@@ -53,11 +54,14 @@ fn report(world: &SwarmWorld) -> anyhow::Result<&IngestReport> {
         .context("no span file was read: add a `Given the spans recorded in \"PATH\"` step")
 }
 
+/// Loads a span file (OTLP JSON or a span log) as the evidence; a relative path is read
+/// from the features directory. Every later `Then` judges these spans.
 #[given(expr = "the spans recorded in {string}")]
 fn spans_recorded_in(world: &mut SwarmWorld, path: String) -> anyhow::Result<()> {
     load(world, &resolve(&path))
 }
 
+/// Loads the span file `swarmspec spans check FILE` names (only under that command).
 #[given("the spans under check")]
 fn spans_under_check(world: &mut SwarmWorld) -> anyhow::Result<()> {
     let path = read_setting(&SPANS_UNDER_CHECK).context(
@@ -66,25 +70,22 @@ fn spans_under_check(world: &mut SwarmWorld) -> anyhow::Result<()> {
     load(world, &path)
 }
 
-#[then(
-    regex = r"^(exactly|at least|at most) (\d+) fragments? of the span file (?:was|were) skipped$"
-)]
-fn skipped(world: &mut SwarmWorld, how: String, n: u64) -> anyhow::Result<()> {
-    let expected = match how.as_str() {
-        "exactly" => Comparison::Exactly(n),
-        "at least" => Comparison::AtLeast(n),
-        _ => Comparison::AtMost(n),
-    };
+/// Counts the fragments of the span file the reader skipped (garbage, refused spans).
+#[then(expr = "{comparison} {int} fragment(s) of the span file was/were skipped")]
+fn skipped(world: &mut SwarmWorld, how: Compare, n: u64) -> anyhow::Result<()> {
+    let expected = how.count(n);
     let verdict = evidence::ingestion::skipped_fragments(report(world)?, expected);
     world.judge_as_is(verdict)
 }
 
+/// The reader reported a skipped fragment starting at that line of the span file.
 #[then(expr = "the fragment at line {int} was reported as skipped")]
 fn skipped_at(world: &mut SwarmWorld, line: usize) -> anyhow::Result<()> {
     let verdict = evidence::ingestion::fragment_reported_at(report(world)?, line);
     world.judge_as_is(verdict)
 }
 
+/// Exactly that many spans were read from the span file (refused ones not counted).
 #[then(expr = "exactly {int} spans were read from the span file")]
 fn spans_read(world: &mut SwarmWorld, n: u64) -> anyhow::Result<()> {
     let verdict = evidence::ingestion::spans_read(report(world)?, Comparison::Exactly(n));

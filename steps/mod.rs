@@ -2,6 +2,8 @@
 //! makes one or two library calls, and stores or judges the result; no step decides a
 //! verdict itself.
 
+// Custom parameter types: {duration}, {percent}, {role}, {environment}.
+pub mod parameters;
 // The one World every feature shares: the swarm configuration, capture and verdicts.
 pub mod world;
 // Given/When steps that shape and run a swarm, and Then steps about coordination.

@@ -318,9 +318,30 @@ fn concrete_steps(scenario: &Scenario) -> Vec<(&Step, String, Option<usize>)> {
     found
 }
 
+/// A data table or doc string attached to a step whose definition never reads one: the
+/// writer meant something by it, and cucumber would drop it without a word.
+fn unread_attachment(step: &Step, text: &str, matcher: &Matcher) -> Option<String> {
+    let what = match (&step.table, &step.docstring) {
+        (Some(_), _) => "a data table",
+        (None, Some(_)) => "a doc string",
+        (None, None) => return None,
+    };
+    let definitions = matcher.definitions(keyword(step.ty), text);
+    if definitions.is_empty() || definitions.iter().any(|e| e.takes_attachment) {
+        return None;
+    }
+    Some(format!(
+        "«{text}» takes no data table or doc string, but {what} is attached to it (it would \
+         be ignored): remove it, or use a step that reads one"
+    ))
+}
+
 fn step_problems(path: &Path, feature: &Feature, matcher: &Matcher, out: &mut Vec<Problem>) {
     let mut check = |step: &Step, text: &str, row: Option<usize>| {
-        if let Some(cause) = matcher.diagnose(keyword(step.ty), text) {
+        let cause = matcher
+            .diagnose(keyword(step.ty), text)
+            .or_else(|| unread_attachment(step, text, matcher));
+        if let Some(cause) = cause {
             let row = row.map_or_else(String::new, |r| format!(" (examples row at line {r})"));
             out.push(Problem {
                 path: path.to_path_buf(),

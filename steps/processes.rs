@@ -57,6 +57,7 @@ impl SplitState {
 }
 
 /// Splits the swarm's agents evenly across worker processes that share one file store.
+/// Needs `throughput mode` (a split run is on the real clock) and a `file:` system.
 #[given(expr = "the swarm is split across {int} processes sharing a file store")]
 fn split_across(world: &mut SwarmWorld, process_count: usize) {
     world.split.process_count = Some(process_count);

@@ -1,12 +1,11 @@
 //! Fault-injection steps and the invariants that must survive them.
 
-use std::time::Duration;
-
 use crate::evidence;
 use crate::swarm::config::{Load, StallFault};
 use crate::swarm::{Faults, PartitionFault, SkewFault, SlowFault};
 use cucumber::{given, then};
 
+use super::parameters::{DurationParam, Percent};
 use super::SwarmWorld;
 
 /// That many agents run that many times slower than the delay model.
@@ -19,53 +18,62 @@ fn slow(world: &mut SwarmWorld, agents: usize, factor: f64) {
 }
 
 /// That team cannot reach the coordinator during the window.
-#[given(expr = "team {int} is cut off from the coordinator from {int} ms for {int} ms")]
-fn partition(world: &mut SwarmWorld, team: u32, start: u64, length: u64) {
+#[given(expr = "team {int} is cut off from the coordinator from {duration} for {duration}")]
+fn partition(world: &mut SwarmWorld, team: u32, start: DurationParam, length: DurationParam) {
     world.config.faults.partition = Some(PartitionFault {
         team,
-        start: Duration::from_millis(start),
-        length: Duration::from_millis(length),
+        start: start.0,
+        length: length.0,
     });
 }
 
 /// That many agents' clocks are off by that much; the coordinator sees their skewed times.
-#[given(regex = r"^(\d+) agents' clocks run (\d+) ms (behind|ahead)$")]
-fn skew(world: &mut SwarmWorld, agents: usize, offset_ms: i64, direction: String) {
-    let offset_ms = if direction == "behind" {
-        -offset_ms
-    } else {
-        offset_ms
+#[given(expr = "{int} agents' clocks run {duration} {word}")]
+fn skew(
+    world: &mut SwarmWorld,
+    agents: usize,
+    offset: DurationParam,
+    direction: String,
+) -> anyhow::Result<()> {
+    let offset = offset.0;
+    let offset_ms = i64::try_from(offset.as_millis()).unwrap_or(i64::MAX);
+    let offset_ms = match direction.as_str() {
+        "behind" => -offset_ms,
+        "ahead" => offset_ms,
+        other => anyhow::bail!("a clock runs «behind» or «ahead», not «{other}»"),
     };
     world.config.faults.skew = Some(SkewFault {
         agent_count: agents,
         offset_ms,
     });
+    Ok(())
 }
 
 /// The coordinator answers nothing during the window: every call reaching it then is held
 /// until the window ends, and nothing fails (only latency can show it).
-#[given(expr = "the coordinator stalls from {int} ms for {int} ms")]
-fn stall(world: &mut SwarmWorld, start: u64, length: u64) {
+#[given(expr = "the coordinator stalls from {duration} for {duration}")]
+fn stall(world: &mut SwarmWorld, start: DurationParam, length: DurationParam) {
     world.config.faults.stall = Some(StallFault {
-        start: Duration::from_millis(start),
-        length: Duration::from_millis(length),
+        start: start.0,
+        length: length.0,
     });
 }
 
 /// Open-loop load (as wrk2 drives it): each agent intends one call per interval whatever
 /// the answers, and latency counts from the intended start, so time queued behind a slow
 /// answer is measured instead of omitted. Without this step, load is closed-loop.
-#[given(expr = "open-loop load of one call per agent every {int} ms")]
-fn open_loop(world: &mut SwarmWorld, interval_ms: u64) {
+#[given(expr = "open-loop load of one call per agent every {duration}")]
+fn open_loop(world: &mut SwarmWorld, interval: DurationParam) {
     world.config.load = Load::Open {
-        interval: Duration::from_millis(interval_ms),
+        interval: interval.0,
     };
 }
 
 /// The coordinator fails that share of calls at random, reproducibly from the seed.
-#[given(expr = "the coordinator fails {float} % of calls")]
-fn error_rate(world: &mut SwarmWorld, percent: f64) {
-    world.config.faults.error_rate = percent / 100.0;
+#[given(expr = "the coordinator fails {percent} of calls")]
+fn error_rate(world: &mut SwarmWorld, rate: Percent) {
+    let rate = rate.0;
+    world.config.faults.error_rate = rate;
 }
 
 /// A mix of faults (crashes, partition, slow agents, skew, errors) drawn from the seed.
@@ -90,9 +98,12 @@ fn resolved(world: &mut SwarmWorld) -> anyhow::Result<()> {
     world.judge(verdict)
 }
 
-/// The run's span closed within that many simulated seconds and every session closed.
-#[then(expr = "the run ended within {int} simulated seconds")]
-fn ended(world: &mut SwarmWorld, bound_s: u64) -> anyhow::Result<()> {
-    let verdict = evidence::resilience::run_ended_within(&world.evidence()?.spans, bound_s as f64);
+/// The run's span closed within that long (simulated time in deterministic mode, the real
+/// clock in throughput mode) and every session closed.
+#[then(expr = "the run ended within {duration}")]
+fn ended(world: &mut SwarmWorld, bound: DurationParam) -> anyhow::Result<()> {
+    let bound = bound.0;
+    let spans = &world.evidence()?.spans;
+    let verdict = evidence::resilience::run_ended_within(spans, bound.as_secs_f64());
     world.judge(verdict)
 }

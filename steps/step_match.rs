@@ -71,7 +71,7 @@ fn refusal(kind: &str, value: &str) -> Option<String> {
         "float" => "a number",
         "word" => "one word",
         "string" => "a quoted text",
-        _ => return None,
+        _ => return super::parameters::refusal(kind, value),
     };
     (!fits).then(|| format!("«{value}» is not {what} for {{{kind}}}"))
 }
@@ -104,6 +104,13 @@ impl<'a> Matcher<'a> {
             .iter()
             .filter(|e| e.regex.is_match(text))
             .collect()
+    }
+
+    /// The `keyword` steps whose pattern matches `text`.
+    pub fn definitions(&self, keyword: &str, text: &str) -> Vec<&'a StepEntry> {
+        let mut found = self.matching(text);
+        found.retain(|e| e.keyword == keyword);
+        found
     }
 
     /// `None` when a `keyword` step (`Given`, `When`, `Then`) matches `text`; else why not.

@@ -1,6 +1,7 @@
 //! Generic evidence steps: a spec writer can assert on any span or histogram with these,
 //! without writing Rust. Each prints the observed value beside the expected one.
 
+use crate::evidence::attributes::Bound;
 use crate::evidence::vocabulary::{self, Intent};
 use crate::evidence::{self, Comparison, SpanFilter, Verdict};
 use crate::telemetry::otlp::{receiver, OtlpConfig, OtlpTarget, Receiver};
@@ -9,6 +10,7 @@ use crate::telemetry::SpanRecord;
 use anyhow::Context as _;
 use cucumber::{given, then};
 
+use super::parameters::{Attributes, Compare, Percent, Spans};
 use super::SwarmWorld;
 
 fn op_kind(name: &str) -> anyhow::Result<OpKind> {
@@ -126,6 +128,183 @@ fn one_trace(world: &mut SwarmWorld, names: String) -> anyhow::Result<()> {
         Some("work.item_id"),
         Intent::Present,
         |spans| evidence::query::one_trace_per_key(spans, &names, "work.item_id"),
+    )
+}
+
+/// The span names a selection names, for the vacuity guard (`work.*` names none: its check
+/// fails on an empty selection by itself).
+fn named(filter: &SpanFilter) -> Vec<&str> {
+    if filter.name.ends_with('*') {
+        Vec::new()
+    } else {
+        vec![filter.name.as_str()]
+    }
+}
+
+/// Every selected span carries each listed attribute, e.g. `every claimed work.claim span
+/// has attributes agent.id and work.item_id` (fails when no span is selected).
+#[then(expr = "every {spans} span has attribute(s) {attributes}")]
+fn has_attributes(world: &mut SwarmWorld, spans: Spans, keys: Attributes) -> anyhow::Result<()> {
+    let keys: Vec<&str> = keys.0.iter().map(String::as_str).collect();
+    let filter = spans.0;
+    guarded(world, &named(&filter), None, Intent::Present, |spans| {
+        evidence::attributes::every_has_attributes(spans, &filter, &keys)
+    })
+}
+
+/// A numeric attribute of every selected span is within a bound, e.g. `every work.progress
+/// span has work.progress at most 100`; a span without it fails the step.
+#[then(expr = "every {spans} span has {word} {comparison} {float}")]
+fn attribute_bound(
+    world: &mut SwarmWorld,
+    spans: Spans,
+    key: String,
+    how: Compare,
+    value: f64,
+) -> anyhow::Result<()> {
+    let filter = spans.0;
+    let bound = how.bound(value);
+    guarded(
+        world,
+        &named(&filter),
+        Some(&key),
+        Intent::Present,
+        |spans| evidence::attributes::every_attribute_within(spans, &filter, &key, bound),
+    )
+}
+
+/// Counts the selected spans, e.g. `at least 1 conflict work.claim spans were recorded`.
+#[then(expr = "{comparison} {int} {spans} span(s) was/were recorded")]
+fn count_selected(
+    world: &mut SwarmWorld,
+    how: Compare,
+    n: u64,
+    spans: Spans,
+) -> anyhow::Result<()> {
+    let expected = how.count(n);
+    let intent = if expected.holds(0) {
+        Intent::MayBeAbsent
+    } else {
+        Intent::Present
+    };
+    let filter = spans.0;
+    guarded(world, &named(&filter), None, intent, |spans| {
+        evidence::query::count(spans, &filter, expected)
+    })
+}
+
+/// The selected spans per work item, e.g. `exactly 1 claimed work.claim span per work item`:
+/// every item any span of that name mentions counts, so an item with none counts as 0.
+#[then(expr = "{comparison} {int} {spans} span(s) per work item")]
+fn per_item(world: &mut SwarmWorld, how: Compare, n: u64, spans: Spans) -> anyhow::Result<()> {
+    let filter = spans.0;
+    let expected = how.count(n);
+    guarded(
+        world,
+        &named(&filter),
+        Some("work.item_id"),
+        Intent::Present,
+        |spans| evidence::query::per_key(spans, &filter, &["work.item_id"], expected),
+    )
+}
+
+/// The selected spans of each work item share one trace, e.g. `the claimed work.claim spans
+/// of each work item form one trace`.
+#[then(expr = "the {spans} spans of each work item form one trace")]
+fn selected_one_trace(world: &mut SwarmWorld, spans: Spans) -> anyhow::Result<()> {
+    let filter = spans.0;
+    guarded(
+        world,
+        &named(&filter),
+        Some("work.item_id"),
+        Intent::Present,
+        |spans| {
+            let selected: Vec<SpanRecord> = spans
+                .iter()
+                .filter(|s| filter.matches(s))
+                .cloned()
+                .collect();
+            let names: Vec<&str> = spans
+                .iter()
+                .filter(|s| filter.name_matches(&s.name))
+                .map(|s| s.name.as_str())
+                .collect();
+            evidence::query::one_trace_per_key(&selected, &names, "work.item_id")
+        },
+    )
+}
+
+/// The share of the selected spans with an outcome, e.g. `the conflict rate of work.claim
+/// spans is below 5 %` (`error` counts spans with status error too; no span fails).
+#[then(expr = "the {word} rate of {spans} spans is {comparison} {percent}")]
+fn outcome_rate(
+    world: &mut SwarmWorld,
+    outcome: String,
+    spans: Spans,
+    how: Compare,
+    rate: Percent,
+) -> anyhow::Result<()> {
+    let filter = spans.0;
+    let bound = how.bound(rate.0);
+    guarded(world, &named(&filter), None, Intent::Present, |spans| {
+        evidence::attributes::outcome_rate(spans, &filter, &outcome, bound)
+    })
+}
+
+/// The same rate per group, e.g. `the claimed rate of work.claim spans is at least 50 % for
+/// every role` (`role` and `team` mean the agent's, from its session; any other word is
+/// read as an attribute key).
+#[then(expr = "the {word} rate of {spans} spans is {comparison} {percent} for every {word}")]
+fn outcome_rate_per_group(
+    world: &mut SwarmWorld,
+    outcome: String,
+    spans: Spans,
+    how: Compare,
+    rate: Percent,
+    group: String,
+) -> anyhow::Result<()> {
+    let filter = spans.0;
+    let bound = how.bound(rate.0);
+    let key = match group.as_str() {
+        "role" => "agent.role".to_owned(),
+        "team" => "agent.team".to_owned(),
+        other => other.to_owned(),
+    };
+    guarded(world, &named(&filter), None, Intent::Present, |spans| {
+        evidence::attributes::outcome_rate_per_group(spans, &filter, &outcome, bound, &key)
+    })
+}
+
+/// The share of `work.claim` spans that lost a race (`work.outcome` = `conflict`) is below
+/// the bound; no claim at all fails.
+#[then(expr = "the conflict rate stays below {percent}")]
+fn conflict_rate(world: &mut SwarmWorld, rate: Percent) -> anyhow::Result<()> {
+    let filter = SpanFilter::named("work.claim");
+    guarded(world, &["work.claim"], None, Intent::Present, |spans| {
+        evidence::attributes::outcome_rate(spans, &filter, "conflict", Bound::Below(rate.0))
+    })
+}
+
+/// The share of coordination calls (every `work.*` span) with status error is below the
+/// bound; no call at all fails.
+#[then(expr = "the error rate stays below {percent}")]
+fn error_rate(world: &mut SwarmWorld, rate: Percent) -> anyhow::Result<()> {
+    let filter = SpanFilter::named("work.*");
+    guarded(world, &[], None, Intent::Present, |spans| {
+        evidence::attributes::outcome_rate(spans, &filter, "error", Bound::Below(rate.0))
+    })
+}
+
+/// Every time a circuit breaker opened, exactly that many failed calls of its agent came
+/// right before (needs `circuit breakers open after …` and failures, e.g. an outage).
+#[then(expr = "the breaker opened after exactly {int} failures")]
+fn breaker_threshold(world: &mut SwarmWorld, failures: u64) -> anyhow::Result<()> {
+    guarded(
+        world,
+        &["circuit.transition"],
+        None,
+        Intent::Present,
+        |spans| evidence::attributes::breaker_opened_after(spans, failures),
     )
 }
 

@@ -37,6 +37,7 @@ mod spans_checks;
 mod steps_cmd;
 mod store_cmd;
 mod verify;
+mod vocabulary_cmd;
 
 use std::process::ExitCode;
 
@@ -66,6 +67,9 @@ enum Command {
     Compliance(compliance_cmd::ComplianceArgs),
     /// List every step a feature file can use, with its doc and an example.
     Steps(steps_cmd::StepsArgs),
+    /// List every span name swarmspec emits with its attributes, their types and values,
+    /// and the values of every enumerated step parameter (`--json` for one document).
+    Vocabulary(vocabulary_cmd::VocabularyArgs),
     /// Measure throughput, latency and memory against a raw compare-and-swap baseline, print
     /// the table and write reports/bench.json (`--quick` for a small version).
     Bench(bench::BenchArgs),
@@ -100,6 +104,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => bench::bench(args),
         Command::History(args) => docs::history(args),
         Command::Steps(args) => steps_cmd::steps(args),
+        Command::Vocabulary(args) => vocabulary_cmd::vocabulary(args),
         Command::Compliance(args) => compliance_cmd::compliance(args),
         Command::CheckDocs(args) => docs::check_docs(args),
         Command::Spans(command) => spans::spans(command),

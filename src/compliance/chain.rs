@@ -234,6 +234,16 @@ pub enum Tamper {
 }
 
 impl Tamper {
+    /// The words a feature file uses, one per kind of tampering.
+    pub const WORDS: [&'static str; 6] = [
+        "modified",
+        "rewritten",
+        "deleted",
+        "reordered",
+        "inserted",
+        "truncated",
+    ];
+
     /// Parses the past participle a feature file uses (`modified`, `rewritten`, …).
     pub fn parse(text: &str) -> Option<Self> {
         Some(match text.trim() {

@@ -4,6 +4,8 @@
 //! was expected, what was observed, and the evidence (offending span ids, items, agents), so
 //! a report can print it as is and a failure explains itself.
 
+/// Attribute presence, numeric bounds, outcome rates (overall, per group), breaker openings.
+pub mod attributes;
 /// Retry gaps measured from span timestamps against the retry policy.
 pub mod backoff;
 /// Circuit-breaker transitions and silence while open.
@@ -24,6 +26,8 @@ pub mod identity;
 pub mod ingestion;
 /// Latency percentiles and throughput from the histograms.
 pub mod latency;
+/// The vocabulary a spec writer writes against: spans, attributes, types, value sets.
+pub mod lexicon;
 /// Load spread across teams.
 pub mod load;
 /// Ownership from spans: every acknowledged write came from the item's holder at the time.
@@ -34,6 +38,8 @@ pub mod query;
 pub mod resilience;
 /// Deploy checks about the rollout: canary limits, durations, promotion, concurrency.
 pub mod rollout;
+/// One trace per work item across the roles it passed.
+pub mod traces;
 /// The verdict type.
 pub mod verdict;
 /// The names swarmspec emits, and the guard against steps naming what no span carries.

@@ -15,6 +15,19 @@ pub struct SpanFilter {
     pub attribute: Option<(String, String)>,
     /// `Some(true)`: only error spans; `Some(false)`: only non-error spans.
     pub is_error: Option<bool>,
+    /// An outcome word (`claimed`, `conflict`, `completed`, …): the span's `*.outcome`
+    /// attribute has it (`error` also takes any span with status error).
+    pub outcome: Option<String>,
+}
+
+/// Whether `span` has the outcome `word`: a `work.outcome`, `deploy.outcome`,
+/// `request.outcome` or `compliance.outcome` of that text, or, for `error`, an error status.
+pub fn has_outcome(span: &SpanRecord, word: &str) -> bool {
+    (word == "error" && span.is_error())
+        || span
+            .attributes
+            .iter()
+            .any(|(key, value)| key.ends_with(".outcome") && value.matches_text(word))
 }
 
 impl SpanFilter {
@@ -32,24 +45,47 @@ impl SpanFilter {
         self
     }
 
+    /// Narrows to spans with that outcome (see `has_outcome`).
+    pub fn with_outcome(mut self, word: &str) -> Self {
+        self.outcome = Some(word.into());
+        self
+    }
+
     /// Narrows to error (or non-error) spans.
     pub fn with_error(mut self, is_error: bool) -> Self {
         self.is_error = Some(is_error);
         self
     }
 
+    /// Whether `name` is this filter's name, or falls under it when the filter's name ends
+    /// in `.*` (`work.*` takes every `work.` span).
+    pub fn name_matches(&self, name: &str) -> bool {
+        match self.name.strip_suffix('*') {
+            Some(prefix) if prefix.ends_with('.') => name.starts_with(prefix),
+            _ => name == self.name,
+        }
+    }
+
     /// Whether `span` is one of these.
     pub fn matches(&self, span: &SpanRecord) -> bool {
-        span.name == self.name
+        self.name_matches(&span.name)
             && self.attribute.as_ref().is_none_or(|(key, value)| {
                 span.attr(key)
                     .is_some_and(|actual| actual.matches_text(value))
             })
             && self.is_error.is_none_or(|wanted| span.is_error() == wanted)
+            && self
+                .outcome
+                .as_deref()
+                .is_none_or(|word| has_outcome(span, word))
     }
 
-    fn describe(&self) -> String {
+    /// The spans in words, for verdicts.
+    pub fn describe(&self) -> String {
         let mut text = format!("\"{}\" spans", self.name);
+        if let Some(word) = &self.outcome {
+            text = format!("{word} {text}");
+        }
         if let Some((key, value)) = &self.attribute {
             text.push_str(&format!(" with {key} = \"{value}\""));
         }
@@ -139,8 +175,19 @@ pub fn exactly_per_key(
     keys: &[&str],
     n: u64,
 ) -> Verdict {
+    per_key(spans, filter, keys, Comparison::Exactly(n))
+}
+
+/// `exactly_per_key` with any comparison: for every distinct value of `keys` among spans
+/// named like `filter`, the count of spans matching `filter` satisfies `expected`.
+pub fn per_key(
+    spans: &[SpanRecord],
+    filter: &SpanFilter,
+    keys: &[&str],
+    expected: Comparison,
+) -> Verdict {
     let mut counts: BTreeMap<String, (u64, Vec<String>)> = BTreeMap::new();
-    for span in spans.iter().filter(|s| s.name == filter.name) {
+    for span in spans.iter().filter(|s| filter.name_matches(&s.name)) {
         let Some(key) = key_of(span, keys) else {
             continue;
         };
@@ -155,12 +202,16 @@ pub fn exactly_per_key(
     }
     let offenders: Vec<String> = counts
         .iter()
-        .filter(|(_, (found, _))| *found != n)
+        .filter(|(_, (found, _))| !expected.holds(*found))
         .map(|(key, (found, agents))| format!("{key}: {found} ({})", agents.join(", ")))
         .collect();
     let keys_text = keys.join(" + ");
     let observed = if offenders.is_empty() {
-        format!("{n} for each of {} distinct {keys_text}", counts.len())
+        let each = match expected {
+            Comparison::Exactly(n) => n.to_string(),
+            other => other.describe(),
+        };
+        format!("{each} for each of {} distinct {keys_text}", counts.len())
     } else {
         format!(
             "{} of {} distinct {keys_text} differ",
@@ -171,7 +222,10 @@ pub fn exactly_per_key(
     Verdict::new(
         format!("{} per {keys_text}", filter.describe()),
         offenders.is_empty() && !counts.is_empty(),
-        format!("exactly {n} per {keys_text} (and at least one {keys_text})"),
+        format!(
+            "{} per {keys_text} (and at least one {keys_text})",
+            expected.describe()
+        ),
         observed,
         offenders,
     )

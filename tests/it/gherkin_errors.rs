@@ -90,3 +90,30 @@ fn step_of_another_keyword_named() {
         "{failure}"
     );
 }
+
+// Proves a data table or doc string on a step that reads none is an error at the step's
+// file:line (cucumber would drop it silently), while the steps that read one stay clean.
+#[test]
+fn attachments_only_where_a_step_reads_them() {
+    check(
+        "Feature: t\n  Scenario: s\n    Given 5 work items\n      | a | b |\n      | 1 | 2 |\n    When the swarm runs\n      \"\"\"\n      text\n      \"\"\"\n",
+        &[
+            "probe.feature:3:11: «5 work items» takes no data table or doc string, but a data table",
+            "probe.feature:6:10: «the swarm runs» takes no data table or doc string, but a doc string",
+        ],
+    );
+}
+
+// Proves the custom parameter types say what they take: a duration without a known unit
+// is refused naming {duration}, and `->` in a pipeline is as good as `→`.
+#[test]
+fn custom_parameters_refuse_with_their_name() {
+    check(
+        "Feature: d\n  Scenario: s\n    Given leases last 3 fortnights\n",
+        &["probe.feature:3:11: «3 fortnights» is not a duration with a unit"],
+    );
+    check(
+        "Feature: p\n  Scenario: s\n    Given a swarm of 4 agents working the pipeline \"pm -> developer\"\n    And 2 work items\n    When the swarm runs\n    Then every item passed \"pm -> developer\" in order\n",
+        &[],
+    );
+}
