@@ -364,3 +364,37 @@ fn bad_input_names_the_redacted_url() {
     let spec = SystemSpec::parse(&server.url).expect("parses");
     assert!(spec.label().contains(":***@"), "{}", spec.label());
 }
+
+// Proves the shipped racing, reaping and handoff scenarios pass against postgres://, and
+// the read-then-write variant fails the race on the double-hold check. Only these run in
+// CI: the whole coordination and resilience suite against PostgreSQL takes minutes.
+#[test]
+fn shipped_scenarios_pass_and_the_wrong_variant_is_caught() {
+    use super::systems::{failures, shipped_against};
+    let Some(server) = Throwaway::start() else {
+        return;
+    };
+    let race = "200 agents on every core race for the same items on the real clock";
+    for name in [
+        race,
+        "claims are reaped and finished by others",
+        "handed off pm",
+    ] {
+        let system = SystemSpec::parse(&server.url).expect("spec");
+        let (_dir, outcome) = shipped_against(system, Some(name));
+        assert!(outcome.passed, "{name}: {:#?}", failures(&outcome));
+        assert!(!outcome.scenarios.is_empty(), "{name} ran nothing");
+        assert!(outcome
+            .scenarios
+            .iter()
+            .all(|s| s.system.starts_with("postgres://swarmspec:***@")));
+    }
+    let wrong = SystemSpec::parse(&server.with("variant=read-then-write")).expect("spec");
+    let (_dir, outcome) = shipped_against(wrong, Some(race));
+    assert!(!outcome.passed, "the read-then-write claim passed the race");
+    let failed = failures(&outcome);
+    assert!(
+        failed.iter().any(|f| f.contains("overlapping holds")),
+        "{failed:#?}"
+    );
+}

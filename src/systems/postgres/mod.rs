@@ -103,7 +103,7 @@ impl PostgresCoordinator {
         };
         let migrate_config = config.clone();
         let migrate_schema = schema.clone();
-        let migrated = runtime.block_on(async move {
+        let migrated = wait_on(&runtime, Duration::from_secs(30), async move {
             let connect =
                 tokio::time::timeout(Duration::from_secs(10), migrate_config.connect(NoTls));
             let (mut client, connection) = match connect.await {
@@ -132,7 +132,8 @@ impl PostgresCoordinator {
                         )
                     }
                 })
-        });
+        })
+        .unwrap_or_else(|| Err("no answer within 30 s while preparing the schema".to_owned()));
         migrated.map_err(refuse)?;
         let mut pool_config = config;
         pool_config.options(format!("-c search_path={schema}"));
@@ -201,22 +202,33 @@ impl PostgresCoordinator {
         let pool = self.pool.clone();
         let (variant, isolation) = (self.url.variant, self.url.isolation);
         let label = self.url.redacted.clone();
-        let (send, receive) = mpsc::sync_channel(1);
         let counter = std::sync::Arc::clone(&self.retries);
-        runtime.spawn(async move {
-            let answer = transact(&pool, &call, variant, isolation, &label, &counter).await;
-            let _ = send.send(answer);
+        let answer = wait_on(runtime, CALL_DEADLINE, async move {
+            transact(&pool, &call, variant, isolation, &label, &counter).await
         });
-        let answer = receive.recv_timeout(CALL_DEADLINE);
         match answer {
-            Ok(answer) => answer,
-            Err(_) => Err(Error::Indefinite(format!(
+            Some(answer) => answer,
+            None => Err(Error::Indefinite(format!(
                 "{}: no answer within {} s",
                 self.url.redacted,
                 CALL_DEADLINE.as_secs()
             ))),
         }
     }
+}
+
+/// Runs `future` on `runtime` and waits for it from this (synchronous) thread, which may
+/// belong to another runtime: `block_on` would refuse to nest. `None` after `deadline`.
+fn wait_on<T: Send + 'static>(
+    runtime: &tokio::runtime::Runtime,
+    deadline: Duration,
+    future: impl std::future::Future<Output = T> + Send + 'static,
+) -> Option<T> {
+    let (send, receive) = mpsc::sync_channel(1);
+    runtime.spawn(async move {
+        let _ = send.send(future.await);
+    });
+    receive.recv_timeout(deadline).ok()
 }
 
 /// One call's transaction, retried while its failures certainly left nothing applied.
@@ -291,14 +303,11 @@ impl Drop for PostgresCoordinator {
         };
         if self.owns_schema {
             let (pool, schema) = (self.pool.clone(), self.schema.clone());
-            let (send, receive) = mpsc::sync_channel(1);
-            runtime.spawn(async move {
+            let _ = wait_on(&runtime, Duration::from_secs(5), async move {
                 if let Ok(client) = pool.get().await {
                     let _ = schema::drop_schema(&client, &schema).await;
                 }
-                let _ = send.send(());
             });
-            let _ = receive.recv_timeout(Duration::from_secs(5));
         }
         self.pool.close();
         runtime.shutdown_background();
