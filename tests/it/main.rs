@@ -42,6 +42,8 @@ mod report_contents;
 mod snapshots;
 // `spans check` on another tool's spans: mappings, NOT APPLICABLE, grouped skips, --json.
 mod spans_check;
+// `postgres://` against a throwaway cluster: one winner, leases, restarts, bad input.
+mod postgres;
 // Other systems under test: process-protocol failures, serve-process, the shipped features
 // against the file store and the Python coordinators.
 mod systems;

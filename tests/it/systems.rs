@@ -146,7 +146,10 @@ fn serve_process_answers_many_callers() {
 
 /// Runs the shipped coordination and resilience features against `system` (only the
 /// scenarios whose name contains `name`, when given).
-fn shipped_against(system: SystemSpec, name: Option<&str>) -> (tempfile::TempDir, SuiteOutcome) {
+pub fn shipped_against(
+    system: SystemSpec,
+    name: Option<&str>,
+) -> (tempfile::TempDir, SuiteOutcome) {
     let dir = tempfile::tempdir().expect("temp dir");
     let features = dir.path().join("features");
     std::fs::create_dir_all(&features).expect("features dir");
@@ -171,7 +174,7 @@ fn shipped_against(system: SystemSpec, name: Option<&str>) -> (tempfile::TempDir
     (dir, outcome)
 }
 
-fn failures(outcome: &SuiteOutcome) -> Vec<String> {
+pub fn failures(outcome: &SuiteOutcome) -> Vec<String> {
     use swarmspec::report::ScenarioStatus;
     outcome
         .scenarios
