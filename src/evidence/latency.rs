@@ -14,31 +14,7 @@ fn ms(ns: f64) -> String {
 
 /// The latency of `op` at `quantile` (0.99 = p99) is below `bound_ms`.
 pub fn percentile_below(evidence: &Evidence, op: OpKind, quantile: f64, bound_ms: f64) -> Verdict {
-    let histogram = evidence.latencies.histogram(op);
-    let label = format!("p{}", (quantile * 100.0).round());
-    let check = format!("{label} latency of \"{}\"", op.span_name());
-    if histogram.is_empty() {
-        return Verdict::new(
-            check,
-            false,
-            format!("below {bound_ms} ms"),
-            "no samples",
-            Vec::new(),
-        );
-    }
-    let observed_ns = histogram.value_at_quantile(quantile) as f64;
-    Verdict::new(
-        check,
-        observed_ns < bound_ms * 1e6,
-        format!("below {bound_ms} ms"),
-        ms(observed_ns),
-        vec![format!(
-            "{} samples; p50 {}, max {}",
-            histogram.len(),
-            ms(histogram.value_at_quantile(0.5) as f64),
-            ms(histogram.max() as f64)
-        )],
-    )
+    percentile_against(evidence, op, quantile, Bound::Below(bound_ms))
 }
 
 /// A latency percentile of `op` reaches `floor_ms`: for specs that state a fault must show
@@ -49,17 +25,35 @@ pub fn percentile_at_least(
     quantile: f64,
     floor_ms: f64,
 ) -> Verdict {
+    percentile_against(evidence, op, quantile, Bound::AtLeast(floor_ms))
+}
+
+/// Which side of a bound in ms a percentile must be on.
+#[derive(Clone, Copy)]
+enum Bound {
+    Below(f64),
+    AtLeast(f64),
+}
+
+fn percentile_against(evidence: &Evidence, op: OpKind, quantile: f64, bound: Bound) -> Verdict {
     let histogram = evidence.latencies.histogram(op);
     let label = format!("p{}", (quantile * 100.0).round());
     let check = format!("{label} latency of \"{}\"", op.span_name());
-    let expected = format!("at least {floor_ms} ms");
+    let expected = match bound {
+        Bound::Below(ms) => format!("below {ms} ms"),
+        Bound::AtLeast(ms) => format!("at least {ms} ms"),
+    };
     if histogram.is_empty() {
         return Verdict::new(check, false, expected, "no samples", Vec::new());
     }
     let observed_ns = histogram.value_at_quantile(quantile) as f64;
+    let holds = match bound {
+        Bound::Below(ms) => observed_ns < ms * 1e6,
+        Bound::AtLeast(ms) => observed_ns >= ms * 1e6,
+    };
     Verdict::new(
         check,
-        observed_ns >= floor_ms * 1e6,
+        holds,
         expected,
         ms(observed_ns),
         vec![format!(

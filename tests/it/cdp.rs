@@ -39,18 +39,8 @@ impl Browser {
         let (child_in, child_out) = (to_browser_read.as_raw_fd(), from_browser_write.as_raw_fd());
         let mut command = Command::new(browser);
         command
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--remote-debugging-pipe",
-                "--window-size=1200,1100",
-            ])
+            .args(super::verify::HEADLESS_FLAGS)
+            .args(["--remote-debugging-pipe", "--window-size=1200,1100"])
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg("about:blank")
             .stdin(Stdio::null())

@@ -191,20 +191,22 @@ pub(crate) fn chromium() -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
+/// How every browser test starts Chromium: headless, as root, and without the background
+/// connections this machine's closed network refuses.
+pub(crate) const HEADLESS_FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
+
 pub(crate) fn headless(browser: &Path, profile: &Path, args: &[&str]) -> Output {
     Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-        ])
-        .args([
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
+        .args(HEADLESS_FLAGS)
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
         .output()
