@@ -5,14 +5,9 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-// The feature pre-check and the step catalogue it judges against, from `steps/` (at the
-// crate root, where their `super::` finds each other as it does in `steps/mod.rs`).
-#[path = "../../steps/catalogue.rs"]
-pub mod catalogue;
-#[path = "../../steps/precheck.rs"]
-pub mod precheck;
-#[path = "../../steps/step_match.rs"]
-pub mod step_match;
+// The feature pre-check and the step catalogue it judges against come from the library
+// (`swarmspec::steps`, the default `steps` feature), exactly as `swarmspec verify` runs them.
+use swarmspec::steps::{catalogue, precheck, step_match};
 
 /// A target: one input, no result.
 pub type Target = fn(&[u8]);
