@@ -17,6 +17,7 @@ use cucumber::gherkin::{Feature, GherkinEnv, ParseFileError, Scenario, Step, Ste
 
 use super::catalogue::StepEntry;
 use super::step_match::Matcher;
+use crate::evidence::spelling::edit_distance as distance;
 
 /// Syntax errors reported per file; past this the file is too broken to say more.
 const SYNTAX_ERRORS_MAX: usize = 20;
@@ -84,31 +85,6 @@ fn feature_files(dir: &Path) -> Vec<PathBuf> {
     }
     files.sort();
     files
-}
-
-/// Optimal-string-alignment distance (a swap of two letters counts once), for misspellings.
-fn distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in rows.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in rows[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (rows[i - 1][j] + 1)
-                .min(rows[i][j - 1] + 1)
-                .min(rows[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(rows[i - 2][j - 2] + 1);
-            }
-            rows[i][j] = best;
-        }
-    }
-    rows[a.len()][b.len()]
 }
 
 /// A misspelt keyword at the start of `line`: (1-based column, what is written, the keyword

@@ -38,6 +38,8 @@ pub mod query;
 pub mod resilience;
 /// Deploy checks about the rollout: canary limits, durations, promotion, concurrency.
 pub mod rollout;
+/// Edit distance for "did you mean" suggestions.
+pub mod spelling;
 /// One trace per work item across the roles it passed.
 pub mod traces;
 /// The verdict type.

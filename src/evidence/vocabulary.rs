@@ -109,26 +109,10 @@ pub enum Intent {
     MayBeAbsent,
 }
 
-/// Edit distance, for "closest first".
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous + usize::from(ca != *cb);
-            previous = row[j + 1];
-            row[j + 1] = substitute.min(previous + 1).min(row[j] + 1);
-        }
-    }
-    row[b.len()]
-}
-
 /// `names`, closest to `wanted` first, at most ten of them.
 fn closest_first<'a>(wanted: &str, names: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
     let mut sorted: Vec<&str> = names.into_iter().collect();
-    sorted.sort_by_key(|name| (distance(wanted, name), *name));
+    sorted.sort_by_key(|name| (super::spelling::edit_distance(wanted, name), *name));
     sorted.truncate(10);
     sorted
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::config::Mode;
@@ -29,6 +29,7 @@ use crate::ids::{AgentId, WorkId};
 use crate::live::AgentState;
 use crate::telemetry::recorder::OpResult;
 use crate::telemetry::{AgentRecorder, OpKind};
+use calls::{exponential_ns, sleep_service};
 
 /// How long an agent with nothing to do waits before looking again, in throughput mode.
 const IDLE_WAIT_REAL: Duration = Duration::from_millis(1);
@@ -209,22 +210,6 @@ pub async fn run(shared: Arc<Shared>, plan: AgentPlan) -> Result<AgentReport> {
     };
     agent.recorder.close(end_ns);
     Ok(report)
-}
-
-/// Sleeps a simulated service time counted from `from_ns` (deterministic mode only).
-async fn sleep_service(shared: &Shared, rng: &mut ChaCha8Rng, slow_factor: f64, from_ns: u64) {
-    if shared.config.mode == Mode::Deterministic {
-        let mean = shared.config.delays.service_time_mean.mul_f64(slow_factor);
-        let delay_ns = exponential_ns(rng, mean);
-        shared.clock.sleep_until(from_ns + delay_ns).await;
-    }
-}
-
-/// A draw from the exponential distribution of mean `mean`, in ns.
-fn exponential_ns(rng: &mut ChaCha8Rng, mean: Duration) -> u64 {
-    // Inverse-transform sampling; 1 - u avoids ln(0).
-    let u: f64 = rng.gen();
-    (-(1.0 - u).ln() * mean.as_nanos() as f64) as u64
 }
 
 impl Agent {

@@ -4,7 +4,7 @@
 use opentelemetry::KeyValue;
 
 use super::AgentPlan;
-use super::{sleep_service, Agent, Stop, Timed};
+use super::{Agent, Stop, Timed};
 use crate::coordination::breaker::Transition;
 use crate::coordination::Coordinator;
 use crate::error::Result;
@@ -14,7 +14,9 @@ use crate::swarm::config::{Load, Mode};
 use crate::swarm::shared::Shared;
 use crate::telemetry::recorder::OpResult;
 use crate::telemetry::OpKind;
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use std::time::Duration;
 
 impl Agent {
     /// Open-loop load: waits for this call's slot in the agent's schedule and returns it
@@ -191,4 +193,25 @@ pub(super) async fn register(
             },
         }
     }
+}
+
+/// Sleeps a simulated service time counted from `from_ns` (deterministic mode only).
+pub(super) async fn sleep_service(
+    shared: &Shared,
+    rng: &mut ChaCha8Rng,
+    slow_factor: f64,
+    from_ns: u64,
+) {
+    if shared.config.mode == Mode::Deterministic {
+        let mean = shared.config.delays.service_time_mean.mul_f64(slow_factor);
+        let delay_ns = exponential_ns(rng, mean);
+        shared.clock.sleep_until(from_ns + delay_ns).await;
+    }
+}
+
+/// A draw from the exponential distribution of mean `mean`, in ns.
+pub(super) fn exponential_ns(rng: &mut ChaCha8Rng, mean: Duration) -> u64 {
+    // Inverse-transform sampling; 1 - u avoids ln(0).
+    let u: f64 = rng.gen();
+    (-(1.0 - u).ln() * mean.as_nanos() as f64) as u64
 }
