@@ -130,8 +130,21 @@ Feature: Coordination of a Scrum-at-Scale agent swarm
     When the swarm runs
     Then the "work.claim, work.progress, work.complete" spans of each work item form one trace
     And exactly 9 "work.progress" spans were recorded
-    And every "work.claim" span has a parent "agent.session" span
-    And every "work.complete" span has a parent "agent.session" span
+    And every "work.claim" span has a parent "work.submit" span
+    And every "work.complete" span has a parent "work.submit" span
+    And every "agent.session" span has a parent "swarm.run" span
+
+  Scenario: a work item forms one trace across its stages, its claimants and its handoffs
+    Given a swarm of 12 agents working the pipeline "pm -> architect -> developer"
+    And 30 work items
+    And the agents race for the same items
+    When the swarm runs
+    Then a work item forms one trace across pm -> architect -> developer
+    And the "work.claim, work.progress, work.complete, work.handoff" spans of each work item form one trace
+    And at least 1 conflict work.claim spans were recorded
+    And every "work.claim" span has a parent "work.submit" span
+    And every "work.handoff" span has a parent "work.submit" span
+    And every "agent.session" span has a parent "swarm.run" span
 
   @claim-performance @claim-conflicts
   Scenario: 1 000 agents on the real clock meet the latency and throughput targets

@@ -20,4 +20,4 @@ Feature: Spans also go to an OTLP collector
     When the swarm runs
     Then the OTLP export reports that no span was sent, and why
     And exactly 1 "work.claim" span has "work.outcome" = "claimed" for each work item
-    And every "work.complete" span has a parent "agent.session" span
+    And every "work.complete" span has a parent "work.submit" span

@@ -66,4 +66,4 @@ Feature: Real systems: other coordinators' command lines, and a file store share
     And the store's log holds every completion acknowledged to a process
     And every item the store shows completed was acknowledged to a process
     And the store's files are valid and agree with one another
-    And every "work.complete" span has a parent "agent.session" span
+    And every "work.complete" span has a parent "work.submit" span

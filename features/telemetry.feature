@@ -13,8 +13,8 @@ Feature: Generic evidence steps a spec writer can use without Rust
     And exactly 100 "work.complete" spans have "work.outcome" = "completed"
     And no "work.claim" span has status error
     And no "work.complete" span has status error
-    And every "work.complete" span has a parent "agent.session" span
-    And every "work.progress" span has a parent "agent.session" span
+    And every "work.complete" span has a parent "work.submit" span
+    And every "work.progress" span has a parent "work.submit" span
 
   Scenario: failed calls during an outage are visible as error spans
     Given deterministic mode

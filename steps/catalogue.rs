@@ -14,6 +14,7 @@ use super::parameters;
 const SOURCES: &[(&str, &str)] = &[
     ("coordination", include_str!("coordination.rs")),
     ("resilience", include_str!("resilience.rs")),
+    ("reactions", include_str!("reactions.rs")),
     ("telemetry", include_str!("telemetry.rs")),
     ("deployment", include_str!("deployment.rs")),
     ("compliance", include_str!("compliance.rs")),

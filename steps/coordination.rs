@@ -264,10 +264,11 @@ fn stage_order(world: &mut SwarmWorld, pipeline: String) -> anyhow::Result<()> {
     world.judge(verdict)
 }
 
-/// Each work item's claims, progress, completions, handoffs and releases by the listed
-/// roles share one trace (`pm → architect → developer`, `->` works too). Spans swarmspec's
-/// own swarm writes sit in one trace per agent session today, so this holds for spans a
-/// system wrote with per-item trace context (`Given the spans recorded in …`).
+/// Each work item's claims (won or lost), progress, completions, handoffs and releases by
+/// the listed roles share one trace, and every listed role wrote some (`pm → architect →
+/// developer`, `->` works too). swarmspec's own swarm roots each item's trace at its
+/// `work.submit` span; spans a system wrote (`Given the spans recorded in …`) must carry
+/// per-item trace context themselves.
 #[then(expr = "a work item forms one trace across {}")]
 fn one_trace_across(world: &mut SwarmWorld, pipeline: String) -> anyhow::Result<()> {
     let names: Vec<&str> = roles(&pipeline)?.into_iter().map(Role::as_str).collect();

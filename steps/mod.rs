@@ -28,6 +28,8 @@ mod memory;
 mod record;
 // Fault injection (slow agents, partitions, skewed clocks, errors) and its invariants.
 mod resilience;
+// Agents' reactions: backoff after a lost claim, same-instant starts, give-ups and limits.
+mod reactions;
 // The step catalogue, read from the step sources (for `swarmspec steps` and suggestions).
 pub mod catalogue;
 // Checks of feature files before a run: syntax errors and unknown steps, file:line:column.

@@ -14,7 +14,7 @@ fn cores() -> usize {
 fn faults(config: &SwarmConfig) -> String {
     let f = &config.faults;
     let kinds: Vec<&str> = [
-        (f.crash.is_some(), "crash"),
+        (f.crash.is_some() || f.team_crash.is_some(), "crash"),
         (f.outage.is_some(), "outage"),
         (f.partition.is_some(), "partition"),
         (f.slow.is_some(), "slow"),

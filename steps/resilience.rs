@@ -1,7 +1,7 @@
 //! Fault-injection steps and the invariants that must survive them.
 
 use crate::evidence;
-use crate::swarm::config::{Load, StallFault};
+use crate::swarm::config::{Load, StallFault, TeamCrashFault};
 use crate::swarm::{Faults, PartitionFault, SkewFault, SlowFault};
 use cucumber::{given, then};
 
@@ -25,6 +25,14 @@ fn partition(world: &mut SwarmWorld, team: u32, start: DurationParam, length: Du
         start: start.0,
         length: length.0,
     });
+}
+
+/// Every agent of that team (0-based) stops dead at that time, as when their host dies:
+/// what they held must be reaped and finished by the other teams.
+#[given(expr = "every agent of team {int} crashes at {duration}")]
+fn team_crash(world: &mut SwarmWorld, team: u32, at: DurationParam) {
+    // A team that does not exist is refused when the run is validated, after every Given.
+    world.config.faults.team_crash = Some(TeamCrashFault { team, at: at.0 });
 }
 
 /// That many agents' clocks are off by that much; the coordinator sees their skewed times.

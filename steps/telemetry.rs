@@ -25,7 +25,7 @@ fn op_kind(name: &str) -> anyhow::Result<OpKind> {
 
 /// Judges `check` on the evidence, unless the step names a span (or attribute) that no span
 /// carries: then it fails as vacuous, listing the names that were recorded.
-fn guarded(
+pub(super) fn guarded(
     world: &mut SwarmWorld,
     names: &[&str],
     key: Option<&str>,

@@ -242,22 +242,23 @@ pub fn measure(evidence: &Evidence) -> Measurement {
 }
 
 fn agent_success_percent(evidence: &Evidence) -> Option<f64> {
-    let sessions: Vec<u128> = evidence
+    // By agent id, not trace: an agent's calls about an item sit in that item's trace.
+    let sessions: Vec<String> = evidence
         .named("agent.session")
-        .map(|s| s.trace_id)
+        .filter_map(|s| s.attr_text("agent.id"))
         .collect();
     if sessions.is_empty() {
         return None;
     }
-    let failed: std::collections::HashSet<u128> = evidence
+    let failed: std::collections::HashSet<String> = evidence
         .spans
         .iter()
         .filter(|s| s.is_error() || s.name == "agent.crash")
-        .map(|s| s.trace_id)
+        .filter_map(|s| s.attr_text("agent.id"))
         .collect();
     let ok = sessions
         .iter()
-        .filter(|trace| !failed.contains(trace))
+        .filter(|agent| !failed.contains(*agent))
         .count();
     Some(ok as f64 * 100.0 / sessions.len() as f64)
 }

@@ -45,6 +45,10 @@ pub struct RunArgs {
     /// Seed for every random choice; the same seed replays a deterministic run.
     #[arg(long, default_value_t = 42, value_parser = numbers::U64(numbers::Whole::U64))]
     pub(super) seed: u64,
+    /// What work items' trace ids derive from (default: the seed). A split run passes its
+    /// own to each worker, so an item keeps one trace across processes.
+    #[arg(long, hide = true, value_parser = numbers::U64(numbers::Whole::U64))]
+    pub(super) trace_salt: Option<u64>,
     /// How time and scheduling work.
     #[arg(long, value_enum, default_value_t = ModeArg::Throughput)]
     mode: ModeArg,
@@ -118,6 +122,7 @@ fn parse_store(text: &str) -> Result<StoreArg, String> {
 
 fn config_from(args: &RunArgs) -> anyhow::Result<SwarmConfig> {
     let mut config = SwarmConfig::new(args.agents, args.items, args.seed);
+    config.trace_salt = args.trace_salt;
     config.mode = match args.mode {
         ModeArg::Deterministic => Mode::Deterministic,
         ModeArg::Throughput => Mode::Throughput,

@@ -36,6 +36,8 @@ pub mod ownership;
 pub mod query;
 /// Invariants under faults: no lost completions, every item resolved, bounded runs.
 pub mod resilience;
+/// Give-ups, retry limits, waits after lost claims, same-instant crowds.
+pub mod retries;
 /// Deploy checks about the rollout: canary limits, durations, promotion, concurrency.
 pub mod rollout;
 /// Edit distance for "did you mean" suggestions.

@@ -10,6 +10,8 @@ mod calls;
 mod pending;
 /// Finding work on the boards, and publishing finished items.
 mod pick;
+/// The spans of served calls: in the session's trace or the item's, with item attributes.
+mod spans;
 
 use std::ops::Range;
 use std::sync::atomic::Ordering;
@@ -125,6 +127,8 @@ struct Agent {
     work_since_call_ns: u64,
     /// The state a live view last saw stored (`mark`).
     shown: AgentState,
+    /// A burst start: the first call skips its simulated service time.
+    burst_first_call: bool,
 }
 
 /// Runs one agent to the end of the run (or its crash) and reports how it stopped.
@@ -132,7 +136,9 @@ pub async fn run(shared: Arc<Shared>, plan: AgentPlan) -> Result<AgentReport> {
     let seed = shared.config.seed ^ (plan.index as u64).wrapping_mul(0xA076_1D64_78BD_642F);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let start_ns = shared.clock.now_ns();
-    sleep_service(&shared, &mut rng, plan.slow_factor, start_ns).await;
+    if !shared.config.burst_start {
+        sleep_service(&shared, &mut rng, plan.slow_factor, start_ns).await;
+    }
     let id = calls::register(&shared, &plan, &mut rng).await?;
     // Read after the call, so the span brackets the moment the id was issued.
     let registered_ns = shared.clock.now_ns();
@@ -141,12 +147,13 @@ pub async fn run(shared: Arc<Shared>, plan: AgentPlan) -> Result<AgentReport> {
         KeyValue::new("agent.role", plan.role.as_str()),
         KeyValue::new("agent.team", plan.team.to_string()),
     ];
-    let mut recorder = AgentRecorder::open(
+    let mut recorder = AgentRecorder::open_under(
         Arc::clone(&shared.capture),
         shared.time_base,
         "agent.session",
         identity,
         start_ns,
+        shared.run_span,
     );
     recorder.op(
         OpKind::Register,
@@ -155,6 +162,7 @@ pub async fn run(shared: Arc<Shared>, plan: AgentPlan) -> Result<AgentReport> {
         Vec::new(),
         OpResult::Served,
     );
+    let shared_burst = shared.config.burst_start;
     let stages: Vec<usize> = (0..shared.pipeline.len())
         .filter(|&stage| shared.pipeline[stage] == plan.role)
         .collect();
@@ -176,6 +184,7 @@ pub async fn run(shared: Arc<Shared>, plan: AgentPlan) -> Result<AgentReport> {
         next_intended_ns: registered_ns,
         work_since_call_ns: 0,
         shown: AgentState::Starting,
+        burst_first_call: shared_burst,
     };
     agent.mark(AgentState::Idle);
     let stopped = agent.work_until_done().await;
@@ -278,47 +287,6 @@ impl Agent {
         self.next_intended_ns = self.next_intended_ns.max(self.now());
     }
 
-    /// Records a served call's span and latency (from its intended start, see `Timed`).
-    fn record<T>(&mut self, op: OpKind, done: &Timed<T>, attrs: Vec<KeyValue>) {
-        self.recorder.op_since(
-            op,
-            done.origin_ns,
-            done.start_ns,
-            done.end_ns,
-            attrs,
-            OpResult::Served,
-        );
-    }
-
-    /// An operation's attributes; none when the capture keeps no spans, so the histogram-only
-    /// hot path formats no identifiers.
-    fn item_attrs(
-        &mut self,
-        item: WorkId,
-        stage: usize,
-        outcome: &'static str,
-        attempt: u32,
-    ) -> Vec<KeyValue> {
-        if !self.recorder.keeps_spans() {
-            return Vec::new();
-        }
-        let text = match &self.item_text {
-            Some((cached, text)) if *cached == item => text.clone(),
-            _ => {
-                let shared: Arc<str> = Arc::from(item.to_string());
-                let text = opentelemetry::StringValue::from(shared);
-                self.item_text = Some((item, text.clone()));
-                text
-            }
-        };
-        vec![
-            KeyValue::new("work.item_id", text),
-            KeyValue::new("work.stage", stage as i64),
-            KeyValue::new("work.outcome", outcome),
-            KeyValue::new("work.attempt", i64::from(attempt)),
-        ]
-    }
-
     /// Simulated work (deterministic mode): the time is drawn now but not slept here. The
     /// agent's next call starts with a service-time sleep anyway, counted from `now()`,
     /// which includes the work, so one timer covers both. Nothing this agent does in between
@@ -389,8 +357,11 @@ impl Agent {
         {
             attrs.push(KeyValue::new("work.holder", holder.to_string()));
         }
-        self.record(OpKind::Claim, &claim, attrs);
+        self.record_item(item, OpKind::Claim, &claim, attrs);
         if !matches!(claim.value, ClaimOutcome::Claimed { .. }) {
+            if matches!(claim.value, ClaimOutcome::Conflict { .. }) {
+                self.back_off_after_conflict().await;
+            }
             return Ok(());
         }
         self.mark(AgentState::Holding);
@@ -411,7 +382,7 @@ impl Agent {
             if self.recorder.keeps_spans() {
                 attrs.push(KeyValue::new("work.progress", i64::from(percent)));
             }
-            self.record(OpKind::Progress, &done, attrs);
+            self.record_item(item, OpKind::Progress, &done, attrs);
             if done.value == Ownership::LeaseLost {
                 return Ok(());
             }
@@ -426,7 +397,7 @@ impl Agent {
             })
             .await?;
         let attrs = self.item_attrs(item, stage, done.value.label(), done.attempt);
-        self.record(OpKind::Complete, &done, attrs);
+        self.record_item(item, OpKind::Complete, &done, attrs);
         self.mark(AgentState::Idle);
         match done.value {
             CompleteOutcome::Completed { next: Some(_), .. } => {

@@ -9,6 +9,11 @@ use crate::coordination::retry::RetryPolicy;
 use crate::coordination::{Discipline, Role};
 use crate::error::{Error, Result};
 
+pub use super::faults::{
+    CrashFault, Faults, OutageFault, PartitionFault, SkewFault, SlowFault, StallFault,
+    TeamCrashFault,
+};
+
 /// Upper bound on agents in one run; beyond it memory, not the engine, is the limit.
 pub const AGENT_COUNT_MAX: usize = 1_000_000;
 /// Upper bound on work items in one run.
@@ -62,64 +67,6 @@ pub enum Contention {
     High,
 }
 
-/// Agents that stop dead at a simulated instant, abandoning what they hold.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct CrashFault {
-    /// How many agents crash (the lowest-indexed ones of the roles doing the first stage).
-    pub agent_count: usize,
-    /// When, since the run began.
-    pub at: Duration,
-}
-
-/// A window in which the coordinator refuses every call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct OutageFault {
-    /// Start, since the run began.
-    pub start: Duration,
-    /// Length.
-    pub length: Duration,
-}
-
-/// One team cut off from the coordinator for a window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct PartitionFault {
-    /// The team (index) that loses the coordinator.
-    pub team: u32,
-    /// Start, since the run began.
-    pub start: Duration,
-    /// Length.
-    pub length: Duration,
-}
-
-/// Agents whose calls take longer than the delay model says.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct SlowFault {
-    /// How many agents are slow (the highest-indexed ones).
-    pub agent_count: usize,
-    /// Their service and work times are multiplied by this.
-    pub factor: f64,
-}
-
-/// Agents whose clocks are off: the times they report to the coordinator are shifted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct SkewFault {
-    /// How many agents are skewed (the lowest-indexed ones).
-    pub agent_count: usize,
-    /// Their clock's offset from true time, in ms (negative: behind).
-    pub offset_ms: i64,
-}
-
-/// A window in which the coordinator answers nothing: every call that reaches it inside
-/// the window is held until the window ends, then served. Unlike an outage nothing fails, so
-/// only latency shows it, and only if latency is measured the way open-loop load does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct StallFault {
-    /// Start, since the run began.
-    pub start: Duration,
-    /// Length.
-    pub length: Duration,
-}
-
 /// How agents pace their calls.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub enum Load {
@@ -136,69 +83,6 @@ pub enum Load {
         /// Time between one agent's intended call starts.
         interval: Duration,
     },
-}
-
-/// Every fault a run injects (deterministic mode is where they replay exactly).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Faults {
-    /// Crashing agents.
-    pub crash: Option<CrashFault>,
-    /// A coordinator outage for everyone.
-    pub outage: Option<OutageFault>,
-    /// One team cut off.
-    pub partition: Option<PartitionFault>,
-    /// Slow agents.
-    pub slow: Option<SlowFault>,
-    /// Skewed clocks.
-    pub skew: Option<SkewFault>,
-    /// Share of coordinator calls that fail at random (0–1).
-    pub error_rate: f64,
-    /// A window in which the coordinator holds every call.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stall: Option<StallFault>,
-}
-
-impl Faults {
-    /// A fault mix drawn from `seed`: which faults, when, and how strong, all reproducible.
-    pub fn drawn_from(seed: u64, agent_count: usize, team_count: usize) -> Self {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_FA17);
-        let ms = |rng: &mut rand_chacha::ChaCha8Rng, low: u64, high: u64| {
-            Duration::from_millis(rng.gen_range(low..high))
-        };
-        let mut faults = Faults::default();
-        if rng.gen_bool(0.7) {
-            let at = ms(&mut rng, 5, 60);
-            faults.crash = Some(CrashFault {
-                agent_count: rng.gen_range(1..=agent_count.div_ceil(4)),
-                at,
-            });
-        }
-        if rng.gen_bool(0.5) {
-            let (start, length) = (ms(&mut rng, 0, 50), ms(&mut rng, 10, 150));
-            faults.partition = Some(PartitionFault {
-                team: rng.gen_range(0..team_count as u32),
-                start,
-                length,
-            });
-        }
-        if rng.gen_bool(0.5) {
-            faults.slow = Some(SlowFault {
-                agent_count: rng.gen_range(1..=agent_count.div_ceil(3)),
-                factor: rng.gen_range(2.0..10.0),
-            });
-        }
-        if rng.gen_bool(0.5) {
-            faults.skew = Some(SkewFault {
-                agent_count: rng.gen_range(1..=agent_count.div_ceil(3)),
-                offset_ms: rng.gen_range(-300..300),
-            });
-        }
-        if rng.gen_bool(0.5) {
-            faults.error_rate = rng.gen_range(0.0..0.05);
-        }
-        faults
-    }
 }
 
 /// Simulated durations (deterministic mode only; throughput mode uses the real clock).
@@ -258,6 +142,25 @@ pub struct SwarmConfig {
     /// Closed-loop (the default) or open-loop pacing of each agent's calls.
     #[serde(skip_serializing_if = "is_closed")]
     pub load: Load,
+    /// What work items' trace ids are derived from (`telemetry::item_trace`); the seed
+    /// when none. A split run's workers get their parent's, so an item keeps one trace
+    /// across processes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_salt: Option<u64>,
+    /// How long an agent waits after losing a claim before it looks for work again (none
+    /// by default: a loser moves straight on to the next item).
+    #[serde(skip_serializing_if = "Duration::is_zero")]
+    pub conflict_backoff: Duration,
+    /// Deterministic mode: every agent registers at time 0 and makes its first call with no
+    /// simulated service time, so a crowd hits the coordinator at one virtual instant
+    /// instead of 0.4–2.3 ms apart (where the first always wins unopposed).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub burst_start: bool,
+    /// How long an agent waits for an answer before it gives the call up as indefinite and
+    /// retries it. It cuts short the waits swarmspec itself imposes (simulated service
+    /// time, a stall); a real system's own slowness is bounded by its adapter's timeouts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_timeout: Option<Duration>,
 }
 
 fn is_closed(load: &Load) -> bool {
@@ -285,7 +188,16 @@ impl SwarmConfig {
             worker_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             deadline: Duration::from_secs(3_600),
             load: Load::Closed,
+            trace_salt: None,
+            conflict_backoff: Duration::ZERO,
+            burst_start: false,
+            call_timeout: None,
         }
+    }
+
+    /// The salt of work items' trace ids: `trace_salt`, else the seed.
+    pub fn item_trace_salt(&self) -> u64 {
+        self.trace_salt.unwrap_or(self.seed)
     }
 
     /// Team sizes, with the empty default expanded to one team of everyone.
@@ -386,6 +298,15 @@ impl SwarmConfig {
         }
         if matches!(self.load, Load::Open { interval } if interval.is_zero()) {
             return fail("an open-loop interval must be longer than 0".into());
+        }
+        if let Some(crash) = self.faults.team_crash {
+            if crash.team as usize >= sizes.len() {
+                return fail(format!(
+                    "crashing team {} does not exist ({} teams, numbered from 0)",
+                    crash.team,
+                    sizes.len()
+                ));
+            }
         }
         if let Some(partition) = self.faults.partition {
             if partition.team as usize >= sizes.len() {

@@ -13,6 +13,8 @@ pub mod board;
 pub mod clock;
 /// Run configuration and its validation.
 pub mod config;
+/// The faults a run injects, and a reproducible mix of them.
+pub mod faults;
 /// Resident memory of this process, for memory claims.
 pub mod memory;
 /// A swarm split across OS processes that share a file store.
@@ -44,7 +46,6 @@ use crate::coordination::{
 };
 use crate::error::{Error, Result};
 use crate::ids::WorkId;
-use crate::telemetry::recorder::OpResult;
 use crate::telemetry::{AgentRecorder, Capture, OpKind, TimeBase};
 use agent::AgentPlan;
 use board::Boards;
@@ -177,6 +178,14 @@ impl Swarm {
                 let role = roles[member % roles.len()];
                 let crashes = role == first_role && crashes_left > 0;
                 crashes_left -= usize::from(crashes);
+                let team_crash_ns = faults
+                    .team_crash
+                    .filter(|fault| fault.team as usize == team)
+                    .map(|fault| fault.at.as_nanos() as u64);
+                let crash_at_ns = match (crashes.then_some(crash_at_ns).flatten(), team_crash_ns) {
+                    (Some(one), Some(other)) => Some(one.min(other)),
+                    (one, other) => one.or(other),
+                };
                 let index = plans.len();
                 let skewed = faults.skew.filter(|skew| index < skew.agent_count);
                 let slow = faults
@@ -186,7 +195,7 @@ impl Swarm {
                     index,
                     role,
                     team: TeamId(team as u32),
-                    crash_at_ns: if crashes { crash_at_ns } else { None },
+                    crash_at_ns,
                     slow_factor: slow.map_or(1.0, |slow| slow.factor),
                     clock_skew_ns: skewed.map_or(0, |skew| skew.offset_ms * 1_000_000),
                 });
@@ -266,6 +275,7 @@ impl Swarm {
             deadline_ns: config.deadline.as_nanos() as u64,
             capabilities: self.capabilities,
             live: self.live.clone(),
+            run_span: run_recorder.session_parent(),
         });
 
         let submitted = match &self.existing {
@@ -286,6 +296,7 @@ impl Swarm {
                     &team_sizes,
                     &now_ns,
                     &mut run_recorder,
+                    config.item_trace_salt(),
                 )?;
                 for &(item, team) in &submitted {
                     shared.boards.board(team, 0).push(item);
@@ -358,7 +369,7 @@ impl Swarm {
                     KeyValue::new("work.item_id", item.to_string()),
                     KeyValue::new("work.failure_reason", reason),
                 ];
-                run_recorder.event("work.fail", end_ns, end_ns, attrs, OpResult::Served);
+                run_recorder.item_event(shared.item_root(item), "work.fail", end_ns, attrs);
             }
         }
         run_recorder.close(end_ns);
@@ -377,7 +388,8 @@ impl Swarm {
 }
 
 /// Submits `item_count` items through a least-loaded balancer over teams of `team_sizes`,
-/// recording a `work.submit` span per item; returns each item with its team, in order.
+/// recording a `work.submit` span per item, the root of that item's trace (derived from
+/// `trace_salt`, see `telemetry::item_trace`); returns each item with its team, in order.
 /// Shared by a swarm run and the parent of a swarm split across processes.
 pub(crate) fn submit_items(
     coordinator: &dyn Coordinator,
@@ -386,6 +398,7 @@ pub(crate) fn submit_items(
     team_sizes: &[usize],
     now_ns: &dyn Fn() -> u64,
     recorder: &mut AgentRecorder,
+    trace_salt: u64,
 ) -> Result<Vec<(WorkId, TeamId)>> {
     let mut balancer = LeastLoaded::new(team_sizes.iter().map(|&size| size as u64).collect());
     let mut submitted = Vec::with_capacity(item_count);
@@ -406,7 +419,8 @@ pub(crate) fn submit_items(
             KeyValue::new("work.team", team.to_string()),
             KeyValue::new("work.type", "feature"),
         ];
-        recorder.op(OpKind::Submit, now, now, attrs, OpResult::Served);
+        let root = crate::telemetry::item_root(trace_salt, item);
+        recorder.item_root_op(root, OpKind::Submit, now, now, attrs);
     }
     Ok(submitted)
 }

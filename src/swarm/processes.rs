@@ -199,6 +199,7 @@ fn submit(
         &team_sizes,
         &now_ns,
         recorder,
+        config.item_trace_salt(),
     )?;
     Ok(())
 }
@@ -224,6 +225,8 @@ fn spawn_worker(plan: &SplitPlan, index: usize, spans_dir: &Path) -> Result<(Chi
         .args(["--agents", &plan.agents_of(index).to_string()])
         .args(["--teams", &config.effective_team_sizes().len().to_string()])
         .args(["--seed", &worker_seed(config.seed, index).to_string()])
+        // Workers derive each item's trace from the parent's salt, as its submit span did.
+        .args(["--trace-salt", &config.item_trace_salt().to_string()])
         .args([
             "--deadline-s",
             &config.deadline.as_secs().max(1).to_string(),

@@ -16,12 +16,13 @@ use crate::telemetry::{AgentRecorder, OpKind};
 pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let identity = vec![KeyValue::new("swarm.component", "reaper")];
     let start_ns = shared.clock.now_ns();
-    let mut recorder = AgentRecorder::open(
+    let mut recorder = AgentRecorder::open_under(
         Arc::clone(&shared.capture),
         shared.time_base,
         "reaper.session",
         identity,
         start_ns,
+        shared.run_span,
     );
     let interval_ns = (shared.config.lease_duration.as_nanos() as u64 / 2).max(1);
     loop {
@@ -61,7 +62,15 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 KeyValue::new("work.previous_holder", lapsed.previous_holder.to_string()),
                 KeyValue::new("work.outcome", "reaped"),
             ];
-            recorder.op(OpKind::Reap, now, reaped_by_ns, attrs, OpResult::Served);
+            recorder.item_op_since(
+                shared.item_root(lapsed.item),
+                OpKind::Reap,
+                now,
+                now,
+                reaped_by_ns,
+                attrs,
+                OpResult::Served,
+            );
             if let Ok(view) = shared.coordinator.peek(lapsed.item) {
                 shared
                     .boards

@@ -7,7 +7,7 @@ use super::board::Boards;
 use super::clock::RunClock;
 use super::config::SwarmConfig;
 use crate::coordination::{Coordinator, Role};
-use crate::telemetry::{Capture, TimeBase};
+use crate::telemetry::{item_root, Capture, SpanParent, TimeBase};
 
 /// The run's shared state. Nothing here is locked on the hot path: counters are atomics,
 /// boards are append-only, and the coordinator synchronises itself.
@@ -41,9 +41,17 @@ pub struct Shared {
     pub capabilities: crate::systems::Capabilities,
     /// Agents' states for a live view, when one watches (`run --serve`).
     pub live: Option<Arc<crate::live::LiveAgents>>,
+    /// The `swarm.run` span every agent's and the reaper's session is a child of; none
+    /// when no spans are kept.
+    pub run_span: Option<SpanParent>,
 }
 
 impl Shared {
+    /// The trace and root span of `item` (see `telemetry::item_trace`).
+    pub fn item_root(&self, item: crate::ids::WorkId) -> SpanParent {
+        item_root(self.config.item_trace_salt(), item)
+    }
+
     /// Notes that `count` items' last stages completed. Agents on the real clock call it
     /// once per few items, not per item: both counters sit on lines every worker thread
     /// would otherwise write for every item.

@@ -108,7 +108,7 @@ impl Capabilities {
                 "has no peek, and agents read the board through it",
             ),
             (
-                config.faults.crash.is_some() && !self.reap,
+                (config.faults.crash.is_some() || config.faults.team_crash.is_some()) && !self.reap,
                 "has no reap, and this scenario crashes agents whose items must be reopened",
             ),
             (

@@ -8,6 +8,8 @@
 /// The compact span store: a span processor (and a direct sink) keeping each span in about
 /// 100 bytes.
 pub mod compact;
+/// The trace and root span of each work item, derived from its id so every process agrees.
+pub mod item_trace;
 /// HDR latency histograms per operation kind, and the batch buffer agents record into.
 pub mod latency;
 /// OTLP/HTTP export of a capture's spans to a collector, and a loopback receiver for tests.
@@ -24,6 +26,7 @@ pub mod span_file;
 pub mod time_base;
 
 pub use compact::CompactStore;
+pub use item_trace::{item_root, SpanParent};
 pub use latency::{LatencyBook, LatencySummary, OpKind};
 pub use record::{AttrValue, SpanRecord, SpanStatus};
 pub use recorder::AgentRecorder;

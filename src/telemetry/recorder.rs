@@ -10,13 +10,17 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{
+    Span as _, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId,
+    TraceState, Tracer as _,
+};
 use opentelemetry::{Context, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
 
 use super::compact::{DirectSpan, GroupId};
+use super::item_trace::SpanParent;
 use super::record::unix_ns;
-use super::seeded_ids::SeededIds;
+use super::seeded_ids::{self, SeededIds};
 use super::{Capture, CompactStore, OpKind, TimeBase};
 
 /// Latency samples an agent keeps before merging them into the capture's histograms: the
@@ -30,6 +34,17 @@ pub enum OpResult<'a> {
     Served,
     /// A real error, described.
     Failed(&'a str),
+}
+
+/// Where in the trace forest a span goes.
+#[derive(Debug, Clone, Copy)]
+enum Place {
+    /// A child of the recorder's session span.
+    Session,
+    /// A child of another span (a work item's root).
+    Under(SpanParent),
+    /// A root span with exactly these ids (a work item's root).
+    Root(SpanParent),
 }
 
 /// Where a recorder's spans go.
@@ -56,6 +71,41 @@ struct DirectSession {
     root: GroupId,
     /// Its children's group (the session span as parent).
     children: GroupId,
+    /// The trace the session span is in.
+    trace_id: u128,
+    /// What every group of this session starts with: the agent's identity.
+    identity: Arc<[KeyValue]>,
+    /// The group last used for a span outside the session (keyed by trace and parent): an
+    /// agent's spans about one item come in a row, so one entry saves a group per span.
+    last_group: Option<((u128, u64), GroupId)>,
+}
+
+impl DirectSession {
+    /// The group of spans with this trace and parent, registered if it is not the last one.
+    fn group_for(&mut self, trace_id: u128, parent_span_id: u64) -> GroupId {
+        match self.last_group {
+            Some((key, group)) if key == (trace_id, parent_span_id) => group,
+            _ => {
+                let group = self
+                    .store
+                    .group(trace_id, parent_span_id, Arc::clone(&self.identity));
+                self.last_group = Some(((trace_id, parent_span_id), group));
+                group
+            }
+        }
+    }
+}
+
+/// An SDK context whose span is `parent`, so spans started in it are its children.
+fn context_of(parent: SpanParent) -> Context {
+    let span_context = SpanContext::new(
+        TraceId::from_bytes(parent.trace_id.to_be_bytes()),
+        SpanId::from_bytes(parent.span_id.to_be_bytes()),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    );
+    Context::new().with_remote_span_context(span_context)
 }
 
 /// Writes one agent's spans (under its `agent.session` span) and latency samples.
@@ -71,8 +121,9 @@ pub struct AgentRecorder {
 }
 
 impl AgentRecorder {
-    /// Opens a session span named `session_name` at `start_ns`, under which every span this
-    /// recorder writes is parented; `identity` goes on every one of them.
+    /// Opens a session span named `session_name` at `start_ns`, a root of its own trace,
+    /// under which the spans this recorder writes are parented; `identity` goes on every
+    /// one of them.
     pub fn open(
         capture: Arc<Capture>,
         time_base: TimeBase,
@@ -80,18 +131,37 @@ impl AgentRecorder {
         identity: Vec<KeyValue>,
         start_ns: u64,
     ) -> Self {
+        Self::open_under(capture, time_base, session_name, identity, start_ns, None)
+    }
+
+    /// `open`, with the session span a child of `parent` when one is given (an agent's
+    /// session under its `swarm.run`).
+    pub fn open_under(
+        capture: Arc<Capture>,
+        time_base: TimeBase,
+        session_name: &'static str,
+        identity: Vec<KeyValue>,
+        start_ns: u64,
+        parent: Option<SpanParent>,
+    ) -> Self {
         let tracer = capture.tracer().clone();
         // Text values become reference-counted, so copying the identity onto every span
         // copies pointers, not strings.
         let identity: Vec<KeyValue> = identity.into_iter().map(shared_text).collect();
         let sink = if let Some((store, ids)) = capture.direct_store() {
-            // The order the SDK draws a root span's ids in: span, then trace.
+            // The order the SDK draws ids in: span, then trace for a root only.
             let span_id = ids.span_id();
-            let trace_id = ids.trace_id();
+            let (trace_id, parent_span_id) = match parent {
+                Some(parent) => (parent.trace_id, parent.span_id),
+                None => (ids.trace_id(), 0),
+            };
             let shared: Arc<[KeyValue]> = identity.as_slice().into();
             Sink::Direct(DirectSession {
-                root: store.group(trace_id, 0, Arc::clone(&shared)),
-                children: store.group(trace_id, span_id, shared),
+                root: store.group(trace_id, parent_span_id, Arc::clone(&shared)),
+                children: store.group(trace_id, span_id, Arc::clone(&shared)),
+                trace_id,
+                identity: shared,
+                last_group: None,
                 store: store.clone(),
                 ids: ids.clone(),
                 name: session_name,
@@ -105,8 +175,8 @@ impl AgentRecorder {
                 .with_kind(SpanKind::Internal)
                 .with_start_time(time_base.at(start_ns))
                 .with_attributes(identity.clone())
-                .start(&tracer);
-            Sink::Sdk(Context::current_with_span(span))
+                .start_with_context(&tracer, &parent.map_or_else(Context::new, context_of));
+            Sink::Sdk(Context::new().with_span(span))
         } else {
             Sink::None
         };
@@ -156,7 +226,82 @@ impl AgentRecorder {
             origin_ns <= start_ns,
             "an intended start after the real one"
         );
-        self.event(op.span_name(), start_ns, end_ns, attributes, result);
+        self.event_in(
+            Place::Session,
+            op.span_name(),
+            start_ns,
+            end_ns,
+            attributes,
+            result,
+        );
+        self.count(op, origin_ns, start_ns, end_ns);
+    }
+
+    /// `op_since` for an operation on a work item: its span is a child of the item's root
+    /// (`item_trace::item_root`) instead of the session, so the item's story is one trace.
+    #[allow(clippy::too_many_arguments)]
+    pub fn item_op_since(
+        &mut self,
+        item: SpanParent,
+        op: OpKind,
+        origin_ns: u64,
+        start_ns: u64,
+        end_ns: u64,
+        attributes: Vec<KeyValue>,
+        result: OpResult<'_>,
+    ) {
+        self.event_in(
+            Place::Under(item),
+            op.span_name(),
+            start_ns,
+            end_ns,
+            attributes,
+            result,
+        );
+        self.count(op, origin_ns, start_ns, end_ns);
+    }
+
+    /// A span about a work item that is not a timed operation (a failure mark).
+    pub fn item_event(
+        &mut self,
+        item: SpanParent,
+        name: &'static str,
+        at_ns: u64,
+        attributes: Vec<KeyValue>,
+    ) {
+        self.event_in(
+            Place::Under(item),
+            name,
+            at_ns,
+            at_ns,
+            attributes,
+            OpResult::Served,
+        );
+    }
+
+    /// Records the operation that creates a work item as the root of the item's trace,
+    /// with exactly the ids in `root`.
+    pub fn item_root_op(
+        &mut self,
+        root: SpanParent,
+        op: OpKind,
+        start_ns: u64,
+        end_ns: u64,
+        attributes: Vec<KeyValue>,
+    ) {
+        self.event_in(
+            Place::Root(root),
+            op.span_name(),
+            start_ns,
+            end_ns,
+            attributes,
+            OpResult::Served,
+        );
+        self.count(op, start_ns, start_ns, end_ns);
+    }
+
+    /// The latency sample of an operation, batched.
+    fn count(&mut self, op: OpKind, origin_ns: u64, start_ns: u64, end_ns: u64) {
         self.pending
             .push((op, end_ns.saturating_sub(origin_ns.min(start_ns))));
         if self.pending.len() >= LATENCY_BATCH_LEN {
@@ -173,16 +318,36 @@ impl AgentRecorder {
         attributes: Vec<KeyValue>,
         result: OpResult<'_>,
     ) {
+        self.event_in(Place::Session, name, start_ns, end_ns, attributes, result);
+    }
+
+    fn event_in(
+        &mut self,
+        place: Place,
+        name: &'static str,
+        start_ns: u64,
+        end_ns: u64,
+        attributes: Vec<KeyValue>,
+        result: OpResult<'_>,
+    ) {
         self.last_end_ns = self.last_end_ns.max(end_ns);
-        let session = match &self.sink {
+        let session = match &mut self.sink {
             Sink::None => return,
             Sink::Direct(direct) => {
+                let (span_id, group) = match place {
+                    Place::Session => (direct.ids.span_id(), direct.children),
+                    Place::Under(parent) => (
+                        direct.ids.span_id(),
+                        direct.group_for(parent.trace_id, parent.span_id),
+                    ),
+                    Place::Root(root) => (root.span_id, direct.group_for(root.trace_id, 0)),
+                };
                 direct.store.record(&DirectSpan {
-                    span_id: direct.ids.span_id(),
+                    span_id,
                     name,
                     start_unix_ns: direct.epoch_unix_ns.saturating_add(start_ns),
                     end_unix_ns: direct.epoch_unix_ns.saturating_add(end_ns),
-                    group: direct.children,
+                    group,
                     attributes: &attributes,
                     error: match result {
                         OpResult::Served => None,
@@ -191,22 +356,48 @@ impl AgentRecorder {
                 });
                 return;
             }
-            Sink::Sdk(session) => session,
+            Sink::Sdk(session) => session.clone(),
         };
         let mut all = Vec::with_capacity(self.identity.len() + attributes.len());
         all.extend(self.identity.iter().cloned());
         all.extend(attributes);
-        let mut span = self
+        let builder = self
             .tracer
             .span_builder(Cow::Borrowed(name))
             .with_kind(SpanKind::Internal)
             .with_start_time(self.time_base.at(start_ns))
-            .with_attributes(all)
-            .start_with_context(&self.tracer, session);
+            .with_attributes(all);
+        let mut span = match place {
+            Place::Session => builder.start_with_context(&self.tracer, &session),
+            Place::Under(parent) => builder.start_with_context(&self.tracer, &context_of(parent)),
+            Place::Root(root) => seeded_ids::forcing(root.span_id, root.trace_id, || {
+                builder.start_with_context(&self.tracer, &Context::new())
+            }),
+        };
         if let OpResult::Failed(description) = result {
             span.set_status(Status::error(description.to_owned()));
         }
         span.end_with_timestamp(self.time_base.at(end_ns));
+    }
+
+    /// The session span as a parent, for sessions that run under this one; none when no
+    /// spans are kept.
+    pub fn session_parent(&self) -> Option<SpanParent> {
+        match &self.sink {
+            Sink::None => None,
+            Sink::Direct(direct) => Some(SpanParent {
+                trace_id: direct.trace_id,
+                span_id: direct.span_id,
+            }),
+            Sink::Sdk(session) => {
+                let span = session.span();
+                let context = span.span_context();
+                Some(SpanParent {
+                    trace_id: u128::from_be_bytes(context.trace_id().to_bytes()),
+                    span_id: u64::from_be_bytes(context.span_id().to_bytes()),
+                })
+            }
+        }
     }
 
     /// Whether spans are kept: callers skip building attributes nobody will read.

@@ -1,11 +1,28 @@
 //! Trace and span ids drawn from a counter mixed with the seed: unique within a capture and
 //! identical across runs that create spans in the same order.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_sdk::trace::IdGenerator;
+
+thread_local! {
+    /// Ids the next root span started on this thread must have (see `forcing`).
+    static FORCED: Cell<Option<(u64, u128)>> = const { Cell::new(None) };
+}
+
+/// Runs `start` (which starts one root span through the SDK) so that the span gets
+/// `span_id` and `trace_id` instead of drawn ones, without advancing the counter: a work
+/// item's root span has ids every process derives from the item (`item_trace`), and the
+/// SDK offers no way to name a span's ids but its id generator.
+pub fn forcing<R>(span_id: u64, trace_id: u128, start: impl FnOnce() -> R) -> R {
+    FORCED.with(|forced| forced.set(Some((span_id, trace_id))));
+    let started = start();
+    FORCED.with(|forced| forced.set(None));
+    started
+}
 
 /// An `IdGenerator` that a seed makes reproducible. Clones share one counter, so the tracer
 /// provider and a recorder writing straight into the span store draw from one sequence.
@@ -56,10 +73,15 @@ impl SeededIds {
 
 impl IdGenerator for SeededIds {
     fn new_trace_id(&self) -> TraceId {
-        TraceId::from_bytes(self.trace_id().to_be_bytes())
+        // The SDK draws a root's span id first, then its trace id: the forced pair ends here.
+        let forced = FORCED.with(|forced| forced.take());
+        let id = forced.map_or_else(|| self.trace_id(), |(_, trace)| trace);
+        TraceId::from_bytes(id.to_be_bytes())
     }
 
     fn new_span_id(&self) -> SpanId {
-        SpanId::from_bytes(self.span_id().to_be_bytes())
+        let forced = FORCED.with(Cell::get);
+        let id = forced.map_or_else(|| self.span_id(), |(span, _)| span);
+        SpanId::from_bytes(id.to_be_bytes())
     }
 }

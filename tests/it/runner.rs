@@ -86,6 +86,7 @@ fn every_step_is_catalogued() {
         "real_systems",
         "memory",
         "systems",
+        "reactions",
     ];
     let defined: usize = sources
         .iter()
@@ -137,7 +138,7 @@ fn vacuous_steps_fail() {
         "Then no \"work.claims\" span has status error",
         "Then exactly 0 \"work.claim\" spans have \"work.outcom\" = \"x\"",
         "Then exactly 0 \"s2s.work.claim\" spans were recorded",
-        "Then every \"work.completes\" span has a parent \"agent.session\" span",
+        "Then every \"work.completes\" span has a parent \"work.submit\" span",
     ] {
         assert!(!run_feature(&probe(vacuous)), "passed vacuously: {vacuous}");
     }
@@ -145,7 +146,7 @@ fn vacuous_steps_fail() {
         "Then no \"work.claim\" span has status error",
         "Then exactly 0 \"work.claim\" spans have \"work.outcome\" = \"x\"",
         "Then exactly 0 \"deploy.rollback\" spans were recorded",
-        "Then every \"work.complete\" span has a parent \"agent.session\" span",
+        "Then every \"work.complete\" span has a parent \"work.submit\" span",
     ] {
         assert!(run_feature(&probe(real)), "failed: {real}");
     }

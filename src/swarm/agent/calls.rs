@@ -35,16 +35,53 @@ impl Agent {
         Some(intended)
     }
 
-    /// A call that reaches a stalled coordinator is held until the stall ends.
-    async fn wait_out_stall(&mut self) {
+    /// A call that reaches a stalled coordinator is held until the stall ends, or until
+    /// the caller's timeout (`timeout_at`) if that comes first; says whether it timed out.
+    async fn wait_out_stall(&mut self, timeout_at: Option<u64>) -> bool {
         let Some(stall) = self.shared.config.faults.stall else {
-            return;
+            return false;
         };
         let start_ns = stall.start.as_nanos() as u64;
         let end_ns = start_ns + stall.length.as_nanos() as u64;
         let now = self.now();
-        if (start_ns..end_ns).contains(&now) {
-            self.shared.clock.sleep_until(end_ns).await;
+        if !(start_ns..end_ns).contains(&now) {
+            return false;
+        }
+        match timeout_at {
+            Some(at) if at < end_ns => {
+                self.shared.clock.sleep_until(at).await;
+                true
+            }
+            _ => {
+                self.shared.clock.sleep_until(end_ns).await;
+                false
+            }
+        }
+    }
+
+    /// The simulated service time of a call started at `start_ns`, cut short at
+    /// `timeout_at`; says whether it timed out.
+    async fn serve_simulated(&mut self, start_ns: u64, timeout_at: Option<u64>) -> bool {
+        if std::mem::take(&mut self.burst_first_call) {
+            tokio::task::yield_now().await;
+            return false;
+        }
+        let mean = self
+            .shared
+            .config
+            .delays
+            .service_time_mean
+            .mul_f64(self.plan.slow_factor);
+        let served_at = start_ns + exponential_ns(&mut self.rng, mean);
+        match timeout_at {
+            Some(at) if served_at > at => {
+                self.shared.clock.sleep_until(at).await;
+                true
+            }
+            _ => {
+                self.shared.clock.sleep_until(served_at).await;
+                false
+            }
         }
     }
 
@@ -63,6 +100,19 @@ impl Agent {
         self.mark(AgentState::BackingOff);
         self.shared.clock.sleep_until(until).await;
         self.mark(before);
+    }
+
+    /// After a lost claim, waits the configured conflict backoff (if any), so a crowd that
+    /// lost one race does not stampede the next item at once.
+    pub(super) async fn back_off_after_conflict(&mut self) {
+        let wait = self.shared.config.conflict_backoff;
+        if wait.is_zero() {
+            return;
+        }
+        let until = self.now() + wait.as_nanos() as u64;
+        self.back_off_until(until).await;
+        // Waiting by choice is nobody's latency: the open-loop schedule resumes from now.
+        self.next_intended_ns = self.next_intended_ns.max(self.now());
     }
 
     pub(super) fn record_transition(&mut self, transition: Option<Transition>) {
@@ -104,18 +154,19 @@ impl Agent {
                 }
                 continue;
             }
-            let served_ns = match self.shared.config.mode {
+            let timeout_at = self
+                .shared
+                .config
+                .call_timeout
+                .map(|timeout| start_ns.saturating_add(timeout.as_nanos() as u64));
+            let (served_ns, timed_out) = match self.shared.config.mode {
                 // The simulated service time passes before the engine sees the call.
                 Mode::Deterministic => {
-                    let slow_factor = self.plan.slow_factor;
-                    sleep_service(&self.shared, &mut self.rng, slow_factor, start_ns).await;
-                    self.wait_out_stall().await;
-                    Some(self.now())
+                    let timed_out = self.serve_simulated(start_ns, timeout_at).await
+                        || self.wait_out_stall(timeout_at).await;
+                    (Some(self.now()), timed_out)
                 }
-                Mode::Throughput => {
-                    self.wait_out_stall().await;
-                    None
-                }
+                Mode::Throughput => (None, self.wait_out_stall(timeout_at).await),
             };
             // Only the first attempt had a slot in the schedule; a retry's own backoff is
             // the agent's choice, timed from when it really started.
@@ -126,7 +177,16 @@ impl Agent {
             let reported_ns = served_ns
                 .unwrap_or(start_ns)
                 .saturating_add_signed(self.plan.clock_skew_ns);
-            let result = call(self.shared.coordinator.as_ref(), self.id, reported_ns);
+            // A call the agent stopped waiting for never reached the engine here, but the
+            // agent cannot know that: it is an indefinite failure, retried like any other.
+            let result = if timed_out {
+                Err(crate::error::Error::Indefinite(format!(
+                    "no answer within the {:?} call timeout",
+                    self.shared.config.call_timeout.unwrap_or_default()
+                )))
+            } else {
+                call(self.shared.coordinator.as_ref(), self.id, reported_ns)
+            };
             // On the real clock, read after the call, so the span includes it; on the paused
             // clock a synchronous call takes no virtual time, so the time it was served is
             // its end (tokio's clock costs as much to read as the real one).
@@ -154,8 +214,16 @@ impl Agent {
                     }
                     let description = error.to_string();
                     let failed = OpResult::Failed(&description);
-                    self.recorder
-                        .op_since(op, origin_ns, start_ns, end_ns, attrs, failed);
+                    // A heartbeat keeps the agent's leases, not one item's: it stays in the
+                    // session's trace, as when it is served.
+                    if op == OpKind::Heartbeat {
+                        self.recorder
+                            .op_since(op, origin_ns, start_ns, end_ns, attrs, failed);
+                    } else {
+                        let root = self.shared.item_root(item);
+                        self.recorder
+                            .item_op_since(root, op, origin_ns, start_ns, end_ns, attrs, failed);
+                    }
                     let transition = self.breaker.on_failure(end_ns);
                     self.record_transition(transition);
                     let retry = self.shared.config.retry;

@@ -34,7 +34,7 @@ impl Agent {
             })
             .await?;
         let attrs = self.item_attrs(item, stage, done.value.label(), done.attempt);
-        self.record(OpKind::Release, &done, attrs);
+        self.record_item(item, OpKind::Release, &done, attrs);
         if done.value == Ownership::Held {
             self.shared.boards.board(self.plan.team, stage).push(item);
         }
@@ -62,7 +62,7 @@ impl Agent {
             }
             self.shared.boards.board(self.plan.team, next).push(item);
         }
-        self.record(OpKind::Handoff, &done, attrs);
+        self.record_item(item, OpKind::Handoff, &done, attrs);
         Ok(())
     }
 }
