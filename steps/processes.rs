@@ -8,6 +8,7 @@ use crate::compliance::canary::ScratchDir;
 use crate::evidence::{Evidence, Verdict};
 use crate::store::{acknowledged, audit};
 use crate::swarm::processes::{self, SplitPlan};
+use crate::swarm::split_store::SplitStore;
 use crate::swarm::SwarmConfig;
 use anyhow::Context as _;
 use cucumber::{given, then};
@@ -38,7 +39,8 @@ impl SplitState {
         let store = ScratchDir::new()?;
         let plan = SplitPlan {
             executable: executable()?,
-            store_dir: store.path().to_path_buf(),
+            store: SplitStore::File(store.path().to_path_buf()),
+            spans_dir: store.path().join(processes::SPANS_DIR),
             process_count,
             config: config.clone(),
         };

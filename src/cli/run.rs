@@ -13,7 +13,9 @@ use super::progress::DelayedBar;
 use swarmspec::coordination::Coordinator;
 use swarmspec::evidence::{self, Evidence, SpanFilter};
 use swarmspec::store::FileStore;
+use swarmspec::swarm::split_store::SplitStore;
 use swarmspec::swarm::{Contention, Mode, Swarm, SwarmConfig};
+use swarmspec::systems::postgres::PostgresCoordinator;
 use swarmspec::telemetry::otlp::{OtlpTarget, ResourceSettings, RunAttributes};
 use swarmspec::telemetry::{BoxedProcessor, Capture, CaptureLevel, OpKind, SpanFile, TimeBase};
 
@@ -66,11 +68,15 @@ pub struct RunArgs {
     /// in DIR, Scrum-at-Scale layout; created if missing, kept after the run), or
     /// `command:CONFIG` (another coordinator driven through its command line, as the TOML
     /// CONFIG says, on the real clock; judged by the history checker; --agents, --items and
-    /// --seed apply, the swarm's other options do not).
-    #[arg(long, visible_alias = "system", default_value = "memory", value_parser = parse_store)]
+    /// --seed apply, the swarm's other options do not), or `postgres://USER:<PASSWORD>@HOST/DB`
+    /// (a PostgreSQL schema: made for the run and dropped after it, or the one `?schema=`
+    /// names). Read from SWARMSPEC_STORE when not given, which is how workers get a URL
+    /// with a password without putting it on their command line.
+    #[arg(long, visible_alias = "system", default_value = "memory", value_parser = parse_store,
+          env = swarmspec::swarm::split_store::STORE_ENV, hide_env_values = true)]
     store: StoreArg,
     /// Split the swarm across this many OS processes sharing the store (needs
-    /// `--store file:DIR` and throughput mode): the agents are divided evenly, every process
+    /// `--store file:DIR` or `postgres://…`, and throughput mode): the agents are divided evenly, every process
     /// races for the same items, and the evidence of all of them is merged and judged.
     #[arg(long, default_value_t = 1, value_parser = numbers::Usize(numbers::Whole::AtLeastOne))]
     processes: usize,
@@ -86,7 +92,7 @@ pub struct RunArgs {
     /// span ends (what `swarmspec spans check` and `Given the spans recorded in` read).
     #[arg(long, value_name = "FILE")]
     spans_out: Option<PathBuf>,
-    /// Work on the items already in the `--store file:DIR` instead of submitting new ones,
+    /// Work on the items already in the shared `--store` instead of submitting new ones,
     /// until the store shows every item finished (how `--processes` starts its workers).
     #[arg(long)]
     attach: bool,
@@ -105,17 +111,24 @@ enum StoreArg {
     Memory,
     File(PathBuf),
     Command(PathBuf),
+    Postgres(String),
 }
 
 fn parse_store(text: &str) -> Result<StoreArg, String> {
     match text.split_once(':') {
         _ if text == "memory" => Ok(StoreArg::Memory),
+        _ if text.starts_with("postgres://") || text.starts_with("postgresql://") => {
+            swarmspec::systems::postgres::PostgresUrl::parse(text)
+                .map(|_| StoreArg::Postgres(text.to_owned()))
+                .map_err(|error| error.to_string())
+        }
         Some(("file", dir)) if !dir.is_empty() => Ok(StoreArg::File(PathBuf::from(dir))),
         Some(("command", config)) if !config.is_empty() => {
             Ok(StoreArg::Command(PathBuf::from(config)))
         }
         _ => Err(format!(
-            "'{text}' is neither `memory`, `file:DIR` nor `command:CONFIG`"
+            "'{}' is neither `memory`, `file:DIR`, `command:CONFIG` nor `postgres://…`",
+            swarmspec::systems::postgres::url::redact(text)
         )),
     }
 }
@@ -262,14 +275,18 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--json, --limit and --all list a command system's findings: they need --store command:CONFIG");
     }
     let config = config_from(&args).context("invalid options for `swarmspec run`")?;
-    let store_dir = match &args.store {
-        StoreArg::File(dir) => Some(dir.clone()),
+    let shared_store = match &args.store {
+        StoreArg::File(dir) => Some(SplitStore::File(dir.clone())),
+        StoreArg::Postgres(spec) => Some(SplitStore::Postgres(spec.clone())),
         // Handled above: a command store never reaches the swarm.
         StoreArg::Memory | StoreArg::Command(_) => None,
     };
     if args.processes > 1 || args.attach {
-        let Some(dir) = &store_dir else {
-            anyhow::bail!("--processes and --attach need a shared store: add --store file:DIR");
+        let Some(store) = &shared_store else {
+            anyhow::bail!(
+                "--processes and --attach need a shared store: add --store file:DIR or \
+                 --store postgres://…"
+            );
         };
         if args.processes > 1 {
             if args.attach || args.check_determinism || args.spans_out.is_some() {
@@ -288,31 +305,36 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             // The workers inherit the OTEL_* variables: a bad one is refused here, once,
             // rather than by every worker after the items are submitted.
             super::export::target(&args.otlp, "")?;
-            return super::run_split::run_split(config, dir, args.processes);
+            return super::run_split::run_split(config, store.clone(), args.processes);
         }
     }
     let run_id = super::verify::run_id_now();
-    let system = if store_dir.is_some() {
-        "file"
-    } else {
-        "memory"
+    let system = match &shared_store {
+        Some(SplitStore::File(_)) => "file",
+        Some(SplitStore::Postgres(_)) => "postgres",
+        None => "memory",
     };
     let attributes = RunAttributes::new(config.seed, system);
     let otlp = super::export::target(&args.otlp, &run_id)?;
     let (export, exports) = super::export::start(otlp.as_ref(), &attributes)?;
     let (capture, span_file) = capture_for(&args, (&run_id, &attributes), otlp.as_ref(), exports)?;
     let mut swarm = Swarm::new(config.clone());
-    if let Some(dir) = &store_dir {
-        let (dir, lease_ns) = (dir.clone(), config.lease_duration.as_nanos() as u64);
+    if let Some(store) = &shared_store {
+        let lease_ns = config.lease_duration.as_nanos() as u64;
         if args.attach {
-            let items = FileStore::open(&dir, 0, lease_ns)
-                .and_then(|store| store.items())
-                .with_context(|| format!("reading the items in {}", dir.display()))?;
-            swarm = swarm.attached(items);
+            swarm = swarm.attached(attached_items(store, lease_ns)?);
         }
+        let store = store.clone();
         swarm = swarm.with_coordinator(Arc::new(move |time_base: TimeBase| {
-            let store = FileStore::open(&dir, time_base.epoch_unix_ns(), lease_ns)?;
-            Ok(Arc::new(store) as Arc<dyn Coordinator>)
+            let epoch = time_base.epoch_unix_ns();
+            Ok(match &store {
+                SplitStore::File(dir) => {
+                    Arc::new(FileStore::open(dir, epoch, lease_ns)?) as Arc<dyn Coordinator>
+                }
+                SplitStore::Postgres(spec) => {
+                    Arc::new(PostgresCoordinator::open(spec, epoch, lease_ns)?)
+                }
+            })
         }));
     }
     let watching = super::serve::Watching::start(&args.serve, &config, swarm.finished_counter())?;
@@ -385,6 +407,29 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         watching.finish();
     }
     verdict
+}
+
+/// The items of the shared store an attached worker works on. A PostgreSQL store must name
+/// its schema: without `?schema=` opening it would make (and drop) a fresh, empty one.
+fn attached_items(
+    store: &SplitStore,
+    lease_ns: u64,
+) -> anyhow::Result<Vec<swarmspec::coordination::ExistingItem>> {
+    let items = match store {
+        SplitStore::File(dir) => FileStore::open(dir, 0, lease_ns).and_then(|s| s.items()),
+        SplitStore::Postgres(spec) => {
+            let url = swarmspec::systems::postgres::PostgresUrl::parse(spec)?;
+            if url.schema.is_none() {
+                anyhow::bail!(
+                    "--attach to {} needs the run's schema: add ?schema=NAME (the parent \
+                     prints it)",
+                    url.redacted
+                );
+            }
+            PostgresCoordinator::open(spec, 0, lease_ns).and_then(|s| s.items())
+        }
+    };
+    items.with_context(|| format!("reading the items in {}", store.label()))
 }
 
 /// The checks every swarm run answers: no double hold, one winning claim per item and

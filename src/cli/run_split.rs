@@ -1,5 +1,6 @@
-//! `swarmspec run --processes P`: one swarm split across OS processes sharing a file store,
-//! judged from the merged spans of every process and from the store's files.
+//! `swarmspec run --processes P`: one swarm split across OS processes sharing a file store
+//! or a PostgreSQL schema, judged from the merged spans of every process and from what the
+//! store holds.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -11,8 +12,8 @@ use anyhow::Context as _;
 use super::progress::DelayedBar;
 use super::run::{judge, print_latency_table, swarm_checks};
 use swarmspec::store::layout::WORK_CLAIMS_FILE;
-use swarmspec::store::{acknowledged, audit};
-use swarmspec::swarm::processes::{self, SplitPlan};
+use swarmspec::swarm::processes::{self, SplitPlan, SPANS_DIR};
+use swarmspec::swarm::split_store::SplitStore;
 use swarmspec::swarm::SwarmConfig;
 
 /// Refuses a store directory an earlier run left items in. A split run judges every
@@ -43,15 +44,29 @@ fn refuse_used_store(dir: &Path) -> anyhow::Result<()> {
 /// Runs the split swarm, prints each worker and the merged figures, and judges them.
 pub fn run_split(
     config: SwarmConfig,
-    dir: &Path,
+    store: SplitStore,
     process_count: usize,
 ) -> anyhow::Result<ExitCode> {
-    refuse_used_store(dir)?;
+    // A file store keeps the workers' span files beside its own; a database has no
+    // directory, so they go to one of their own under the temporary directory (kept, for
+    // their logs).
+    let spans_dir = match &store {
+        SplitStore::File(dir) => {
+            refuse_used_store(dir)?;
+            dir.join(SPANS_DIR)
+        }
+        SplitStore::Postgres(_) => std::env::temp_dir().join(format!(
+            "swarmspec-split-{}-{}",
+            std::process::id(),
+            config.seed
+        )),
+    };
     let executable =
         std::env::current_exe().context("finding the swarmspec executable to start workers")?;
     let plan = SplitPlan {
         executable,
-        store_dir: dir.to_path_buf(),
+        store: store.clone(),
+        spans_dir,
         process_count,
         config: config.clone(),
     };
@@ -71,7 +86,7 @@ pub fn run_split(
         config.agent_count,
         config.item_count,
         config.seed,
-        dir.display()
+        run.store.label()
     );
     for worker in &run.workers {
         let status = match &worker.status {
@@ -97,12 +112,6 @@ pub fn run_split(
     let mut checks = swarm_checks(&run.evidence, &config);
     checks.push(run.workers_succeeded());
     checks.push(run.span_files_whole());
-    checks.push(audit::no_anomalies(dir));
-    checks.push(acknowledged::no_lost_completions(&run.evidence.spans, dir));
-    checks.push(acknowledged::unexplained_completions_at_most(
-        &run.evidence.spans,
-        dir,
-        0,
-    ));
+    checks.extend(run.store.history_checks(&run.evidence.spans, 0));
     judge(&checks, config.seed)
 }

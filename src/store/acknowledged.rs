@@ -18,7 +18,7 @@ use crate::evidence::Verdict;
 use crate::telemetry::SpanRecord;
 
 /// (item, stage, agent) of one completed stage.
-type Completion = (String, usize, String);
+pub type Completion = (String, usize, String);
 
 /// Acknowledged completions in the spans.
 fn acknowledged(spans: &[SpanRecord]) -> BTreeSet<Completion> {
@@ -52,14 +52,36 @@ pub struct Comparison {
 pub fn compare(spans: &[SpanRecord], dir: &Path) -> Result<Comparison> {
     let log: Vec<LogEntry> = read_array(&dir.join(COORDINATION_LOG_FILE))?;
     let claims: Vec<WorkClaim> = read_array(&dir.join(WORK_CLAIMS_FILE))?;
-    let acknowledged = acknowledged(spans);
-    let logged: BTreeSet<Completion> = log
+    let logged = log
         .iter()
         .map(|entry| {
-            let key = (entry.work_item_id.clone(), entry.stage);
-            (key.0, key.1, entry.agent_id.clone())
+            (
+                entry.work_item_id.clone(),
+                entry.stage,
+                entry.agent_id.clone(),
+            )
         })
         .collect();
+    let finished = claims
+        .iter()
+        .filter(|claim| claim.status == STATUS_COMPLETED)
+        .map(|claim| (claim.work_item_id.clone(), claim.stage))
+        .collect();
+    Ok(compare_with(spans, logged, finished, WORK_CLAIMS_FILE))
+}
+
+/// Compares the acknowledged completions in `spans` with a store's log of completions
+/// (`logged`: item, stage, agent) and the items it shows finished (`finished`: item and its
+/// last stage), wherever the store keeps them; `finished_in` names where, for the evidence.
+pub fn compare_with(
+    spans: &[SpanRecord],
+    logged: Vec<Completion>,
+    finished: Vec<(String, usize)>,
+    finished_in: &str,
+) -> Comparison {
+    let acknowledged = acknowledged(spans);
+    let logged_count = logged.len();
+    let logged: BTreeSet<Completion> = logged.into_iter().collect();
     let lost = acknowledged
         .difference(&logged)
         .map(|(item, stage, agent)| {
@@ -68,28 +90,26 @@ pub fn compare(spans: &[SpanRecord], dir: &Path) -> Result<Comparison> {
             )
         })
         .collect();
-    let unexplained = claims
+    let unexplained = finished
         .iter()
-        .filter(|claim| claim.status == STATUS_COMPLETED)
-        .filter(|claim| {
+        .filter(|(item, stage)| {
             !acknowledged
                 .iter()
-                .any(|(item, stage, _)| *item == claim.work_item_id && *stage == claim.stage)
+                .any(|(acked, acked_stage, _)| acked == item && acked_stage == stage)
         })
-        .map(|claim| {
+        .map(|(item, stage)| {
             format!(
-                "{} is completed at stage {} in {WORK_CLAIMS_FILE}, but no process was told \
-                 it completed that stage",
-                claim.work_item_id, claim.stage
+                "{item} is completed at stage {stage} in {finished_in}, but no process was told \
+                 it completed that stage"
             )
         })
         .collect();
-    Ok(Comparison {
+    Comparison {
         acknowledged: acknowledged.len(),
-        logged: log.len(),
+        logged: logged_count,
         lost,
         unexplained,
-    })
+    }
 }
 
 fn unreadable(check: String, error: &Error) -> Verdict {
@@ -109,7 +129,13 @@ pub fn no_lost_completions(spans: &[SpanRecord], dir: &Path) -> Verdict {
         "every acknowledged completion is in {}",
         dir.join(COORDINATION_LOG_FILE).display()
     );
-    let comparison = match compare(spans, dir) {
+    lost_verdict(check, compare(spans, dir))
+}
+
+/// `no_lost_completions` for a comparison made elsewhere (another store's log), under the
+/// check's name `check`; a failed read fails it.
+pub fn lost_verdict(check: String, comparison: Result<Comparison>) -> Verdict {
+    let comparison = match comparison {
         Ok(comparison) => comparison,
         Err(error) => return unreadable(check, &error),
     };
@@ -147,7 +173,16 @@ pub fn unexplained_completions_at_most(
         "every completed item in {} was acknowledged to some process",
         dir.join(WORK_CLAIMS_FILE).display()
     );
-    let comparison = match compare(spans, dir) {
+    unexplained_verdict(check, compare(spans, dir), in_flight_max)
+}
+
+/// `unexplained_completions_at_most` for a comparison made elsewhere, named `check`.
+pub fn unexplained_verdict(
+    check: String,
+    comparison: Result<Comparison>,
+    in_flight_max: usize,
+) -> Verdict {
+    let comparison = match comparison {
         Ok(comparison) => comparison,
         Err(error) => return unreadable(check, &error),
     };

@@ -23,6 +23,8 @@ pub mod processes;
 pub mod reaper;
 /// State shared by the run's tasks.
 pub mod shared;
+/// The store a split swarm's processes share: a file store or a PostgreSQL schema.
+pub mod split_store;
 /// The time-stamp counter as a cheap real clock.
 pub mod tsc;
 /// For runs attached to shared state: counts unfinished items in the store.

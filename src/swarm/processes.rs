@@ -1,9 +1,11 @@
-//! A swarm split across OS processes that share one file store.
+//! A swarm split across OS processes that share one store (a file store directory or a
+//! PostgreSQL schema, see `split_store`).
 //!
 //! The parent submits the workload to the store, then starts `process_count` workers: each
-//! is the swarmspec executable running `run --attach` on the same directory with its share of
+//! is the swarmspec executable running `run --attach` on the same state with its share of
 //! the agents and a seed of its own, and streams its spans to a span file. Workers race for
-//! the same items through the store's OS lock, exactly as independent tools would. When all
+//! the same items through the store's lock (the OS lock, or PostgreSQL's row locks), exactly
+//! as independent tools would. When all
 //! have exited, the parent reads every span file back through `ingest` and judges the merged
 //! evidence: no engine counter of any process is trusted, only what the spans show.
 
@@ -16,17 +18,17 @@ use std::time::{Duration, Instant};
 
 use opentelemetry::KeyValue;
 
+use super::split_store::{OpenedStore, SplitStore, WorkerStore, STORE_ENV};
 use super::{submit_items, Mode, SwarmConfig};
 use crate::coordination::Coordinator;
 use crate::error::{Error, Result};
 use crate::evidence::{Evidence, Verdict};
 use crate::ingest::{self, IngestReport, Ingested};
-use crate::store::FileStore;
 use crate::telemetry::{AgentRecorder, Capture, TimeBase};
 
 /// Most worker processes one run may start.
 pub const PROCESS_COUNT_MAX: usize = 64;
-/// Where, inside the store directory, workers write their span files and logs.
+/// Where, inside a file store's directory, workers write their span files and logs.
 pub const SPANS_DIR: &str = "swarmspec-spans";
 /// How often the parent looks at its workers (and counts finished items for progress).
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
@@ -38,8 +40,10 @@ const DEADLINE_GRACE: Duration = Duration::from_secs(30);
 pub struct SplitPlan {
     /// The swarmspec executable the workers run.
     pub executable: PathBuf,
-    /// The store directory every process shares (created if missing).
-    pub store_dir: PathBuf,
+    /// The store every process shares.
+    pub store: SplitStore,
+    /// Where workers write their span files and logs (created if missing).
+    pub spans_dir: PathBuf,
     /// How many worker processes.
     pub process_count: usize,
     /// The whole swarm: `agent_count` is split evenly over the workers; throughput mode only.
@@ -81,6 +85,8 @@ pub struct SplitRun {
     pub workers: Vec<WorkerExit>,
     /// From the first submission to the last worker's exit.
     pub wall: Duration,
+    /// The shared store, still open, for the history checks.
+    pub store: OpenedStore,
 }
 
 impl SplitRun {
@@ -183,7 +189,7 @@ fn io_error(path: &Path, what: &str, error: std::io::Error) -> Error {
 /// Submits the workload, recording into the parent's `swarm.run` session.
 fn submit(
     plan: &SplitPlan,
-    store: &FileStore,
+    coordinator: &dyn Coordinator,
     started: Instant,
     recorder: &mut AgentRecorder,
 ) -> Result<()> {
@@ -191,7 +197,6 @@ fn submit(
     let now_ns = || started.elapsed().as_nanos() as u64;
     let pipeline = config.pipeline.clone().into();
     let team_sizes = config.effective_team_sizes();
-    let coordinator: &dyn Coordinator = store;
     submit_items(
         coordinator,
         &pipeline,
@@ -204,7 +209,8 @@ fn submit(
     Ok(())
 }
 
-fn spawn_worker(plan: &SplitPlan, index: usize, spans_dir: &Path) -> Result<(Child, PathBuf)> {
+fn spawn_worker(plan: &SplitPlan, index: usize, store: &WorkerStore) -> Result<(Child, PathBuf)> {
+    let spans_dir = &plan.spans_dir;
     let config = &plan.config;
     let spans_path = spans_dir.join(format!("worker-{index}.jsonl"));
     let log_path = spans_dir.join(format!("worker-{index}.log"));
@@ -212,12 +218,17 @@ fn spawn_worker(plan: &SplitPlan, index: usize, spans_dir: &Path) -> Result<(Chi
     let log_copy = log
         .try_clone()
         .map_err(|e| io_error(&log_path, "cannot reopen", e))?;
-    let mut store_arg = std::ffi::OsString::from("file:");
-    store_arg.push(plan.store_dir.as_os_str());
-    let child = Command::new(&plan.executable)
-        .arg("run")
-        .arg("--store")
-        .arg(store_arg)
+    let mut command = Command::new(&plan.executable);
+    command.arg("run");
+    match store {
+        WorkerStore::Argument(argument) => {
+            command.arg("--store").arg(argument);
+        }
+        WorkerStore::Environment(spec) => {
+            command.env(STORE_ENV, spec);
+        }
+    }
+    let child = command
         .arg("--attach")
         .arg("--spans-out")
         .arg(&spans_path)
@@ -243,7 +254,7 @@ fn spawn_worker(plan: &SplitPlan, index: usize, spans_dir: &Path) -> Result<(Chi
 fn wait_all(
     children: &mut [Child],
     give_up_at: Instant,
-    store: &FileStore,
+    store: &dyn Coordinator,
     finished: &AtomicU64,
     item_count: usize,
 ) -> Vec<std::result::Result<ExitStatus, String>> {
@@ -281,9 +292,9 @@ pub fn run(plan: &SplitPlan, finished: &AtomicU64) -> Result<SplitRun> {
     plan.validate()?;
     let time_base = TimeBase::wall_clock_now();
     let lease_ns = plan.config.lease_duration.as_nanos() as u64;
-    let store = FileStore::open(&plan.store_dir, time_base.epoch_unix_ns(), lease_ns)?;
-    let spans_dir = plan.store_dir.join(SPANS_DIR);
-    std::fs::create_dir_all(&spans_dir).map_err(|e| io_error(&spans_dir, "cannot create", e))?;
+    let store = plan.store.open(time_base.epoch_unix_ns(), lease_ns)?;
+    let spans_dir = &plan.spans_dir;
+    std::fs::create_dir_all(spans_dir).map_err(|e| io_error(spans_dir, "cannot create", e))?;
     // The parent's `swarm.run` span covers submission and every worker's life, so rates
     // computed over it are rates of the whole split run.
     let parent_capture = Arc::new(Capture::new(plan.config.seed));
@@ -302,11 +313,12 @@ pub fn run(plan: &SplitPlan, finished: &AtomicU64) -> Result<SplitRun> {
         0,
     );
     let started = Instant::now();
-    submit(plan, &store, started, &mut recorder)?;
+    submit(plan, store.coordinator(), started, &mut recorder)?;
+    let worker_store = store.worker_store();
     let mut children = Vec::with_capacity(plan.process_count);
     let mut spans_paths = Vec::with_capacity(plan.process_count);
     for index in 0..plan.process_count {
-        match spawn_worker(plan, index, &spans_dir) {
+        match spawn_worker(plan, index, &worker_store) {
             Ok((child, path)) => {
                 children.push(child);
                 spans_paths.push(path);
@@ -325,7 +337,7 @@ pub fn run(plan: &SplitPlan, finished: &AtomicU64) -> Result<SplitRun> {
     let statuses = wait_all(
         &mut children,
         give_up_at,
-        &store,
+        store.coordinator(),
         finished,
         plan.config.item_count,
     );
@@ -365,5 +377,6 @@ pub fn run(plan: &SplitPlan, finished: &AtomicU64) -> Result<SplitRun> {
         evidence,
         workers,
         wall,
+        store,
     })
 }

@@ -44,7 +44,8 @@ fn eight_processes_share_one_store() {
     config.deadline = Duration::from_secs(120);
     let plan = SplitPlan {
         executable: PathBuf::from(EXECUTABLE),
-        store_dir: dir.path().to_path_buf(),
+        store: swarmspec::swarm::split_store::SplitStore::File(dir.path().to_path_buf()),
+        spans_dir: dir.path().join(processes::SPANS_DIR),
         process_count: 8,
         config: config.clone(),
     };

@@ -9,16 +9,19 @@
 
 /// Each call as the statements of one transaction (the claim statement and its argument).
 pub mod calls;
+/// Whole-run reads: the items to attach to, and the log the history checks compare.
+pub mod ledger;
 /// Idempotent migrations and the schema version check.
 pub mod schema;
 /// The spec's URL, swarmspec's own parameters, and password redaction.
 pub mod url;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio::runtime::RuntimeFlavor;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{IsolationLevel, NoTls};
 
@@ -39,12 +42,16 @@ pub struct PostgresCoordinator {
     runtime: Option<tokio::runtime::Runtime>,
     pool: Pool,
     url: PostgresUrl,
+    /// The spec as given (with its password): what other processes of the run open.
+    spec: String,
     schema: String,
     /// Whether this run made the schema and drops it when done.
     owns_schema: bool,
     epoch_unix_ns: u64,
     lease_ns: u64,
     retries: std::sync::Arc<AtomicU64>,
+    /// Callers waiting inside `block_in_place` now (see `wait_blocking`).
+    handing_off: AtomicUsize,
 }
 
 /// A server error in words: a database error's own message and SQLSTATE, else the chain.
@@ -155,11 +162,13 @@ impl PostgresCoordinator {
             runtime: Some(runtime),
             pool,
             url,
+            spec: spec.trim().to_owned(),
             schema,
             owns_schema,
             epoch_unix_ns,
             lease_ns,
             retries: std::sync::Arc::new(AtomicU64::new(0)),
+            handing_off: AtomicUsize::new(0),
         })
     }
 
@@ -191,6 +200,37 @@ impl PostgresCoordinator {
             .map_err(|_| Error::InvalidConfig(format!("identifier {value} is past bigint")))
     }
 
+    /// `wait_on` with `CALL_DEADLINE`, first telling the caller's runtime when it is a
+    /// multi-threaded tokio runtime (the swarm's, on the real clock) and fewer than
+    /// `pool_size` callers already did: `block_in_place` hands this worker's other tasks to
+    /// another thread while this one waits. Without it every transaction's round trips and
+    /// commit held a whole worker, so only as many calls as worker threads (2 on 2 cores)
+    /// were ever in flight. The bound keeps the threads parked this way near the number of
+    /// connections that can serve them; past it a caller waits in place, as before. A
+    /// current-thread runtime (the paused clock) refuses `block_in_place`, and runs one task
+    /// at a time anyway.
+    fn wait_blocking<T: Send + 'static>(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        future: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> Option<T> {
+        let on_multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|handle| handle.runtime_flavor() == RuntimeFlavor::MultiThread);
+        let handed_off = on_multi_thread
+            && self
+                .handing_off
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
+                    (now < self.url.pool_size).then_some(now + 1)
+                })
+                .is_ok();
+        if !handed_off {
+            return wait_on(runtime, CALL_DEADLINE, future);
+        }
+        let answer = tokio::task::block_in_place(|| wait_on(runtime, CALL_DEADLINE, future));
+        self.handing_off.fetch_sub(1, Ordering::AcqRel);
+        answer
+    }
+
     /// Runs `call` as one transaction on the coordinator's runtime and waits for it.
     fn execute(&self, call: Call) -> Result<Answer> {
         let Some(runtime) = &self.runtime else {
@@ -203,7 +243,7 @@ impl PostgresCoordinator {
         let (variant, isolation) = (self.url.variant, self.url.isolation);
         let label = self.url.redacted.clone();
         let counter = std::sync::Arc::clone(&self.retries);
-        let answer = wait_on(runtime, CALL_DEADLINE, async move {
+        let answer = self.wait_blocking(runtime, async move {
             transact(&pool, &call, variant, isolation, &label, &counter).await
         });
         match answer {
