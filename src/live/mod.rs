@@ -35,6 +35,7 @@ pub mod suite;
 
 pub use agents::{AgentState, LiveAgents};
 pub use replay::Replay;
+pub use sampler::SAMPLE_EVERY;
 pub use server::{LiveServer, ServeOptions};
 pub use suite::SuiteBoard;
 
