@@ -48,6 +48,9 @@ pub struct SuiteOptions {
     /// Metrics the ledger defines from span queries, measured on every scenario's evidence
     /// beside the built-in catalogue.
     pub custom_metrics: Vec<crate::claims::CustomMetric>,
+    /// The live view of a verify run (`verify --serve`), told of every scenario as it
+    /// starts and finishes.
+    pub live: Option<Arc<crate::live::SuiteBoard>>,
 }
 
 /// What a suite run produced.
@@ -306,6 +309,7 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
     // Scenarios run one at a time, so the last start is the finishing scenario's.
     let started_at: Arc<Mutex<Option<Instant>>> = Arc::default();
     let started_at_end = Arc::clone(&started_at);
+    let (live_start, live_end) = (options.live.clone(), options.live.clone());
     let root = if options.features_dir.is_file() {
         options
             .features_dir
@@ -317,18 +321,34 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
     };
     // Cucumber names feature files by their absolute path.
     let root = std::fs::canonicalize(&root).unwrap_or(root);
+    let root_start = root.clone();
     let finished = SwarmWorld::cucumber::<PathBuf>()
         .with_parser::<_, PathBuf>(super::outlines::LinearOutlines)
-        .before(move |_, _, _, _| {
+        .before(move |feature, _, scenario, _| {
             *lock(&started_at) = Some(Instant::now());
+            if let Some(live) = &live_start {
+                let at = location(feature, scenario.position.line, &root_start);
+                live.started(&feature.name, &scenario.name, at);
+            }
             Box::pin(async {})
         })
         .after(move |feature, rule, scenario, finished, world| {
+            // Read before the result takes the evidence, and only when someone watches.
+            let deploy = match (&live_end, &world) {
+                (Some(_), Some(world)) => world
+                    .evidence
+                    .as_ref()
+                    .map(|evidence| crate::live::deploys::DeployPanel::from_spans(&evidence.spans)),
+                _ => None,
+            };
             let mut result = scenario_result(feature, rule, scenario, finished, world, &custom);
             result.location = location(feature, scenario.position.line, &root);
             result.duration_ms = lock(&started_at_end)
                 .take()
                 .map_or(0.0, |at| at.elapsed().as_secs_f64() * 1e3);
+            if let Some(live) = &live_end {
+                live.finished(&result, deploy);
+            }
             record_attempt(&mut lock(&collected), result);
             if let Some(counter) = &counter {
                 counter.fetch_add(1, Ordering::Relaxed);

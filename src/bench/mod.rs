@@ -13,6 +13,8 @@ pub mod curves;
 pub mod curves_html;
 /// The raw CAS baseline and the engine without a swarm.
 pub mod limits;
+/// The same swarm with and without the live view attached.
+pub mod live;
 /// Round trips over the process protocol, to a Rust child and to the Python coordinator.
 pub mod protocol;
 /// Swarm runs at each capture level, and the memory probe.
@@ -194,6 +196,9 @@ pub struct BenchReport {
     pub wall_s: f64,
     /// Cost curves, when `--curves` asked for them.
     pub curves: Option<curves::CurvesReport>,
+    /// The swarm with every span, watched by the live view and not (issue 17: at most 5 %
+    /// slower watched).
+    pub live_overhead: live::LiveOverhead,
 }
 
 fn stats_of(samples: &[Sample], pick: impl Fn(&Sample) -> Option<f64>) -> Option<Stats> {
@@ -297,6 +302,9 @@ pub fn run(plan: &BenchPlan, exe: &Path, progress: &mut dyn FnMut(&str)) -> Resu
         }));
         progress(name);
     }
+    let watched = shape(CaptureLevel::Spans, cores, spread, real, items);
+    let live_overhead = live::measure(&watched, plan.repeats)?;
+    progress("swarm watched by the live view, and not");
     let memory = plan
         .memory_agent_counts
         .iter()
@@ -317,6 +325,7 @@ pub fn run(plan: &BenchPlan, exe: &Path, progress: &mut dyn FnMut(&str)) -> Resu
         span_cost,
         wall_s: started.elapsed().as_secs_f64(),
         curves: None,
+        live_overhead,
     })
 }
 

@@ -32,7 +32,7 @@ pub struct SwarmShape {
 }
 
 impl SwarmShape {
-    fn config(&self) -> SwarmConfig {
+    pub(super) fn config(&self) -> SwarmConfig {
         let mut config = SwarmConfig::new(self.agent_count, self.item_count, BENCH_SEED);
         config.mode = self.mode;
         config.contention = self.contention;

@@ -191,6 +191,23 @@ fn print_table(report: &BenchReport) -> anyhow::Result<()> {
     for row in &report.rows {
         print_row(row)?;
     }
+    let live = &report.live_overhead;
+    outln!(
+        "\nlive view: swarm with every span, {} agents, {} items; claims M/s unwatched {}, \
+         watched (view attached, one client reading {} events per run) {}; watched / \
+         unwatched {:.3} ({:+.1} %, target ≥ 0.950)",
+        live.shape.agent_count,
+        live.shape.item_count,
+        spread(&live.unwatched, 1e6, 3),
+        live.events_read
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join("/"),
+        spread(&live.watched, 1e6, 3),
+        live.ratio,
+        (live.ratio - 1.0) * 100.0
+    );
     outln!(
         "\n{:<12} {:>28} {:>28} {:>16}",
         "agents",

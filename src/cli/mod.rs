@@ -91,6 +91,10 @@ enum Command {
     /// complete, state), so the command adapter can drive it like any other system.
     #[command(subcommand)]
     Store(store_cmd::StoreCommand),
+    /// Serve a finished run in the browser, read-only: the runs in DIR/history.jsonl with
+    /// each claim's trend, the newest run's scenarios, claims and report files, and the
+    /// invariant, deploy and fault panels of any span file in DIR.
+    Serve(serve::ServeDirArgs),
     /// Serve swarmspec's reference engine over the process protocol on stdin/stdout
     /// (docs/process-protocol.md): the protocol's cost baseline, and a model for your own.
     ServeProcess,
@@ -110,6 +114,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Spans(command) => spans::spans(command),
         Command::AuditStore(args) => audit_cmd::audit_store(args),
         Command::Store(command) => store_cmd::store(command),
+        Command::Serve(args) => serve::serve_dir(args),
         Command::ServeProcess => serve_process(),
     }
 }

@@ -67,6 +67,8 @@ pub fn run(
             reports_dir: mutant_dir(&template.reports_dir, mutant),
             quiet: true,
             finished_scenarios: None,
+            // The live view shows the suite the user asked for, not the mutants' reruns.
+            live: None,
             ..template.clone()
         };
         let started = Instant::now();

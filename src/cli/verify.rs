@@ -68,6 +68,10 @@ pub struct VerifyArgs {
     /// that need what the system lacks are reported not applicable, with the reason.
     #[arg(long, env = "SWARMSPEC_SYSTEM", value_name = "SPEC", value_parser = parse_system)]
     system: Option<swarmspec::systems::SystemSpec>,
+    /// A live view of the run in the browser: the scenario running, verdicts so far, the
+    /// claims as decided, the report files once written.
+    #[command(flatten)]
+    serve: super::serve::ServeArgs,
 }
 
 fn parse_system(text: &str) -> Result<swarmspec::systems::SystemSpec, String> {
@@ -236,6 +240,17 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(&id));
 
+    let title = format!(
+        "verify {}{}{}",
+        features.display(),
+        args.tags
+            .as_ref()
+            .map_or(String::new(), |t| format!(", tags {t}")),
+        args.name
+            .as_ref()
+            .map_or(String::new(), |n| format!(", name ~ {n}"))
+    );
+    let watching = super::serve::WatchingSuite::start(&args.serve, title, &ledger, out.clone())?;
     let finished = Arc::new(AtomicU64::new(0));
     let seeds: Vec<Option<u64>> = match args.seeds {
         Some(count) => {
@@ -264,6 +279,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 system: args.system.clone(),
                 extra_step_sources: Vec::new(),
                 custom_metrics: ledger.metrics.clone(),
+                live: watching.as_ref().map(|w| Arc::clone(&w.board)),
             };
             let one = futures::executor::block_on(run_suite(&options))?;
             template.get_or_insert(options);
@@ -309,6 +325,9 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     if let Some(baseline) = &baseline {
         claims::mark_regressions(&ledger, &mut results, baseline);
     }
+    if let Some(watching) = &watching {
+        watching.board.decided(&results);
+    }
     let mut summary = Summary::of(&suite.scenarios, &results);
     if !suite.passed && summary.scenarios_failed == 0 {
         // Parse errors or an empty run: no scenario to blame, but the run did not pass.
@@ -337,6 +356,10 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
     history::append(&args.history, &report)?;
     print_summary(&report, &out);
+    if let Some(watching) = watching {
+        watching.board.reports_written();
+        watching.finish();
+    }
     let unverified = report
         .claims
         .iter()

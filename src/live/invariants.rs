@@ -26,7 +26,7 @@ pub struct CheckState {
 }
 
 /// The panel: every check on one snapshot.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct InvariantPanel {
     /// Spans the snapshot held.
     pub spans_checked: usize,
@@ -41,6 +41,8 @@ pub struct InvariantPanel {
     pub crashes: usize,
     /// Spans a `lease.reap` recorded so far.
     pub reaps: usize,
+    /// When crashes, failed calls and reaps happened.
+    pub timeline: super::marks::FaultTimeline,
     /// Set when the snapshot could not be read.
     pub problem: Option<String>,
 }
@@ -72,6 +74,7 @@ pub fn check(spans: &[SpanRecord], snapshots: u64) -> InvariantPanel {
         error_spans: spans.iter().filter(|s| s.is_error()).count(),
         crashes: spans.iter().filter(|s| s.name == "agent.crash").count(),
         reaps: spans.iter().filter(|s| s.name == "lease.reap").count(),
+        timeline: super::marks::from_spans(spans),
         problem: None,
     }
 }

@@ -10,19 +10,34 @@
 
 /// Agents' states, one byte each.
 pub mod agents;
+/// The compliance panel: the four controls as their verdicts decided them.
+pub mod controls;
+/// The deploy panel: each environment's pipeline, from its spans.
+pub mod deploys;
+/// Report files served read-only, secrets withheld.
+pub mod files;
 /// The live invariant panel.
 pub mod invariants;
+/// Faults on the timeline, from the spans' own times.
+pub mod marks;
 /// The HTML page.
 mod page;
+/// A finished run served from its files (`swarmspec serve DIR`).
+pub mod replay;
 /// The sampling threads.
 mod sampler;
 /// Rolling per-operation rates and percentiles.
 pub mod series;
 /// The HTTP server.
 pub mod server;
+/// The live view of a verify run.
+pub mod suite;
 
 pub use agents::{AgentState, LiveAgents};
+pub use replay::Replay;
+pub use sampler::SAMPLE_EVERY;
 pub use server::{LiveServer, ServeOptions};
+pub use suite::SuiteBoard;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -47,6 +62,8 @@ pub struct RunInfo {
     pub op_kinds: Vec<&'static str>,
     /// Agent states, in the order of every group's counts.
     pub agent_states: Vec<&'static str>,
+    /// The configured faults on the run's timeline.
+    pub fault_windows: Vec<marks::FaultWindow>,
 }
 
 /// The view's mutable part, behind one lock the sampling threads take briefly.
@@ -98,6 +115,7 @@ impl LiveRun {
                     .map(|op| op.span_name())
                     .collect(),
                 agent_states: AgentState::ALL.iter().map(|s| s.as_str()).collect(),
+                fault_windows: Vec::new(),
             },
             finished,
             capture: Mutex::new(None),
@@ -106,6 +124,12 @@ impl LiveRun {
             ended: AtomicBool::new(false),
             checked_after_end: AtomicBool::new(false),
         }
+    }
+
+    /// The configured faults, to draw on the timeline.
+    pub fn with_fault_windows(mut self, windows: Vec<marks::FaultWindow>) -> Self {
+        self.info.fault_windows = windows;
+        self
     }
 
     /// Gives the view the run's capture to sample.
@@ -147,6 +171,7 @@ impl LiveRun {
         let ticks = lock(&self.state).series.ticks();
         let latest = self.event_json(ticks.last());
         let snapshot = serde_json::json!({
+            "mode": "run",
             "run": self.info,
             "ticks": ticks,
             "latest": serde_json::from_str::<serde_json::Value>(&latest).unwrap_or_default(),

@@ -44,7 +44,29 @@ impl Samplers {
         }
     }
 
-    /// Stops and joins both threads.
+    /// Starts one thread that publishes `event()` every `SAMPLE_EVERY` (a view whose state
+    /// is pushed to it, as a verify run's board is, needs no sampling of its own).
+    pub(crate) fn ticking(
+        event: impl Fn() -> String + Send + 'static,
+        events: watch::Sender<Arc<String>>,
+    ) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let ticker = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || loop {
+                events.send_replace(Arc::new(event()));
+                if sleep_unless(&stop, SAMPLE_EVERY, || false) {
+                    return;
+                }
+            })
+        };
+        Self {
+            stop,
+            threads: vec![ticker],
+        }
+    }
+
+    /// Stops and joins the threads.
     pub(crate) fn stop(mut self) {
         self.stop_now();
     }
@@ -144,7 +166,7 @@ fn check_loop(run: &LiveRun, stop: &AtomicBool) {
 
 /// The panel with any evidence line the secret scanner flags withheld: evidence quotes span
 /// attributes, and a system under test may have put a credential in one.
-fn scrubbed(mut panel: InvariantPanel, scanner: &SecretScanner) -> InvariantPanel {
+pub(crate) fn scrubbed(mut panel: InvariantPanel, scanner: &SecretScanner) -> InvariantPanel {
     for check in &mut panel.checks {
         for line in &mut check.evidence {
             if !scanner.scan_text("live", line).findings.is_empty() {

@@ -1,6 +1,8 @@
 //! The live view's HTTP server: axum on a runtime and thread of its own, so it never shares
-//! a scheduler with the swarm. Three read-only routes: the page, a JSON snapshot, and the
-//! server-sent event stream. Anything but GET is refused by the router.
+//! a scheduler with the swarm. Four read-only routes: the page, a JSON snapshot, the
+//! server-sent event stream, and report files under `/files/` (when the view has a report
+//! directory). Anything but GET is refused by the router. One server serves three views: a
+//! swarm run, a verify run, and a finished run replayed from its files.
 //!
 //! Safety: it binds loopback unless told otherwise, and a non-loopback address needs a
 //! token, which every route then demands (`?token=` or `Authorization: Bearer`). The token
@@ -11,7 +13,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use std::path::PathBuf;
+
+use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -19,8 +23,11 @@ use axum::routing::get;
 use axum::Router;
 use tokio::sync::{oneshot, watch};
 
+use super::replay::Replay;
 use super::sampler::Samplers;
+use super::suite::SuiteBoard;
 use super::LiveRun;
+use crate::compliance::secrets::SecretScanner;
 use crate::error::{Error, Result};
 
 /// Where and how to serve.
@@ -42,24 +49,89 @@ impl std::fmt::Debug for ServeOptions {
     }
 }
 
+/// What a server shows: the page's first state, and the directory its report links name.
+pub(crate) trait View: Send + Sync {
+    /// Everything the page needs when it opens.
+    fn snapshot_json(&self) -> String;
+    /// The directory `/files/` serves, if any.
+    fn files_root(&self) -> Option<PathBuf> {
+        None
+    }
+}
+
+impl View for LiveRun {
+    fn snapshot_json(&self) -> String {
+        LiveRun::snapshot_json(self)
+    }
+}
+
+impl View for SuiteBoard {
+    fn snapshot_json(&self) -> String {
+        SuiteBoard::snapshot_json(self)
+    }
+    fn files_root(&self) -> Option<PathBuf> {
+        Some(self.reports_dir().to_path_buf())
+    }
+}
+
+impl View for Replay {
+    fn snapshot_json(&self) -> String {
+        Replay::snapshot_json(self)
+    }
+    fn files_root(&self) -> Option<PathBuf> {
+        Some(self.root().to_path_buf())
+    }
+}
+
 /// A running live view; `finish` (or dropping it) stops it.
 pub struct LiveServer {
     url: String,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     samplers: Option<Samplers>,
+    /// Kept so the event stream of a view without samplers stays open, not ended.
+    _events: Option<watch::Sender<Arc<String>>>,
 }
 
 #[derive(Clone)]
 struct AppState {
-    run: Arc<LiveRun>,
+    view: Arc<dyn View>,
     events: watch::Receiver<Arc<String>>,
     token: Option<Arc<str>>,
+    scanner: Arc<SecretScanner>,
 }
 
 impl LiveServer {
     /// Binds `options.addr`, starts the sampling threads and serves `run`.
     pub fn start(run: Arc<LiveRun>, options: ServeOptions) -> Result<Self> {
+        let (events_tx, events) = watch::channel(Arc::new(run.event_json(None)));
+        let start = |()| Some(Samplers::start(Arc::clone(&run), events_tx));
+        Self::serve(run.clone(), events, start, options)
+    }
+
+    /// Serves the live view of a verify run, publishing the board twice a second.
+    pub fn start_suite(board: Arc<SuiteBoard>, options: ServeOptions) -> Result<Self> {
+        let (events_tx, events) = watch::channel(Arc::new(board.event_json()));
+        let feed = Arc::clone(&board);
+        let start = |()| Some(Samplers::ticking(move || feed.event_json(), events_tx));
+        Self::serve(board, events, start, options)
+    }
+
+    /// Serves a finished run read from its files: nothing moves, so no event is sent.
+    pub fn start_replay(replay: Arc<Replay>, options: ServeOptions) -> Result<Self> {
+        let (events_tx, events) = watch::channel(Arc::new(String::new()));
+        let mut server = Self::serve(replay, events, |()| None, options)?;
+        server._events = Some(events_tx);
+        Ok(server)
+    }
+
+    /// Binds, then starts what feeds the events (only once the address is known good).
+    fn serve(
+        view: Arc<dyn View>,
+        events: watch::Receiver<Arc<String>>,
+        start_feeding: impl FnOnce(()) -> Option<Samplers>,
+        options: ServeOptions,
+    ) -> Result<Self> {
         if !options.addr.ip().is_loopback() && options.token.as_deref().is_none_or(str::is_empty) {
             return Err(Error::Live(format!(
                 "{} is not a loopback address: anyone who can reach it could watch the run; \
@@ -71,12 +143,12 @@ impl LiveServer {
             .map_err(|error| Error::Live(format!("cannot bind {}: {error}", options.addr)))?;
         listener.set_nonblocking(true)?;
         let bound = listener.local_addr()?;
-        let (events_tx, events) = watch::channel(Arc::new(run.event_json(None)));
-        let samplers = Samplers::start(Arc::clone(&run), events_tx);
+        let samplers = start_feeding(());
         let state = AppState {
-            run,
+            view,
             events,
             token: options.token.filter(|t| !t.is_empty()).map(Arc::from),
+            scanner: Arc::new(SecretScanner::new()),
         };
         let url = format!("http://{bound}/");
         let (shutdown, stopped) = oneshot::channel::<()>();
@@ -100,7 +172,8 @@ impl LiveServer {
             url,
             shutdown: Some(shutdown),
             thread: Some(thread),
-            samplers: Some(samplers),
+            samplers,
+            _events: None,
         })
     }
 
@@ -140,6 +213,7 @@ fn router(state: AppState) -> Router {
         .route("/", get(page))
         .route("/api/snapshot", get(snapshot))
         .route("/events", get(events))
+        .route("/files/{*path}", get(file))
         .with_state(state)
 }
 
@@ -225,7 +299,7 @@ async fn snapshot(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -
     if !authorised(&state, &uri, &headers) {
         return refused();
     }
-    let body = state.run.snapshot_json();
+    let body = state.view.snapshot_json();
     hardened(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
@@ -244,6 +318,26 @@ async fn events(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> 
             .keep_alive(KeepAlive::default())
             .into_response(),
     )
+}
+
+async fn file(
+    State(state): State<AppState>,
+    UrlPath(path): UrlPath<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if !authorised(&state, &uri, &headers) {
+        return refused();
+    }
+    let found = state
+        .view
+        .files_root()
+        .and_then(|root| super::files::resolve(&root, &path))
+        .and_then(|file| super::files::read_scrubbed(&file, &state.scanner));
+    match found {
+        Some((kind, body)) => hardened(([(header::CONTENT_TYPE, kind)], body).into_response()),
+        None => hardened((StatusCode::NOT_FOUND, "no such report file\n").into_response()),
+    }
 }
 
 #[cfg(test)]

@@ -44,6 +44,15 @@ fn quick_bench_writes_every_section() {
         );
     }
     assert_eq!(report["memory"].as_array().map(Vec::len), Some(2));
+    // The live-view row: both medians measured, and the client read events in every
+    // watched run (else "watched" would be a swarm nobody subscribed to).
+    let live = &report["live_overhead"];
+    for side in ["unwatched", "watched"] {
+        assert!(live[side]["median"].as_f64() > Some(0.0), "{live}");
+    }
+    assert!(live["ratio"].as_f64() > Some(0.0), "{live}");
+    let events = live["events_read"].as_array().cloned().unwrap_or_default();
+    assert!(!events.is_empty() && events.iter().all(|e| e.as_u64() > Some(0)), "{live}");
     assert!(
         stdout_has_ratio(&output.stdout),
         "the table shows ratios to the baseline"

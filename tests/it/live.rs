@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::cdp::Browser;
 
-fn out_dir(name: &str) -> PathBuf {
+pub(super) fn out_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("swarmspec-live-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -100,7 +100,7 @@ fn read_until(browser: &mut Browser, within: Duration, done: impl Fn(&Value) -> 
     }
 }
 
-fn require_chromium() -> Option<PathBuf> {
+pub(super) fn require_chromium() -> Option<PathBuf> {
     let browser = chromium();
     if browser.is_none() {
         assert!(
@@ -223,7 +223,7 @@ fn live_page_in_chromium() {
 }
 
 /// One GET over loopback; the status code and body.
-fn get(url: &str, path: &str, bearer: Option<&str>) -> (u16, String) {
+pub(super) fn get(url: &str, path: &str, bearer: Option<&str>) -> (u16, String) {
     let host = url
         .trim_start_matches("http://")
         .trim_end_matches('/')

@@ -27,6 +27,9 @@ mod custom_metrics;
 mod library;
 // `run --serve`: the live page in headless Chromium, its token, and an unchanged report.
 mod live;
+// `verify --serve` and `swarmspec serve DIR`: the verify view, deploy and compliance panels,
+// a replayed run's history, trends and span files, in headless Chromium and over HTTP.
+mod live_views;
 // A Chrome DevTools Protocol client over Chromium's debugging pipe, for `live`.
 mod cdp;
 // `verify --mutants`: every planted engine defect is killed by the shipped features.

@@ -208,13 +208,23 @@ impl CompactStore {
                 "the compact span store ran out of 32-bit indexes; spans were lost".into(),
             ));
         }
-        let mut numbered = Vec::new();
-        for shard in &self.inner.shards {
-            let shard = lock(shard);
+        Ok(self.decode(&self.freeze()))
+    }
+
+    /// Every shard copied under its lock, one at a time (the live view snapshots a running
+    /// capture, and agents storing spans wait on a shard only while it is copied).
+    fn freeze(&self) -> Vec<shard::Frozen> {
+        self.inner.shards.iter().map(|s| lock(s).freeze()).collect()
+    }
+
+    /// The frozen shards' spans, decoded with no lock held, in the order they ended.
+    fn decode(&self, frozen: &[shard::Frozen]) -> Vec<SpanRecord> {
+        let mut numbered = Vec::with_capacity(frozen.iter().map(shard::Frozen::len).sum());
+        for shard in frozen {
             numbered.extend((0..shard.len()).map(|index| shard.record(index, &self.inner.groups)));
         }
         numbered.sort_unstable_by_key(|(sequence, _)| *sequence);
-        Ok(numbered.into_iter().map(|(_, record)| record).collect())
+        numbered.into_iter().map(|(_, record)| record).collect()
     }
 }
 
@@ -302,5 +312,30 @@ mod tests {
         assert_eq!(store.records().unwrap(), exported);
         assert_eq!(store.len(), 3);
         assert!(store.retained_bytes() > 0);
+    }
+
+    // Proves a snapshot holds no shard's lock while it decodes: with the frozen copies
+    // alive every shard can be locked and a new span stored, and decoding the copies gives
+    // the spans as they were when frozen.
+    #[test]
+    fn snapshots_decode_without_the_shard_locks() {
+        let store = CompactStore::new();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(store.clone())
+            .build();
+        let tracer = provider.tracer("test");
+        for index in 0..3_i64 {
+            let mut span = tracer
+                .span_builder(format!("op.{index}"))
+                .with_attributes(vec![KeyValue::new("n", index)])
+                .start(&tracer);
+            span.end();
+        }
+        let before = store.records().unwrap();
+        let frozen = store.freeze();
+        assert!(store.inner.shards.iter().all(|s| s.try_lock().is_ok()));
+        tracer.start("op.late").end();
+        assert_eq!(store.decode(&frozen), before);
+        assert_eq!(store.records().unwrap().len(), 4);
     }
 }

@@ -85,7 +85,7 @@ pub(super) enum PartStatus<'a> {
 }
 
 /// Append-only storage in fixed-size chunks.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Chunked<T> {
     chunks: Vec<Vec<T>>,
     len: usize,
@@ -199,10 +199,6 @@ impl Interner {
         Some(index)
     }
 
-    fn get(&self, index: u32) -> &str {
-        &self.strings[index as usize]
-    }
-
     /// Text, two `Arc` headers and pointers, and a map slot per string: an estimate of what
     /// the interner holds, for the bytes-per-span figure.
     fn retained_bytes(&self) -> usize {
@@ -283,20 +279,6 @@ impl Shard {
         Some(CompactAttr { key_and_kind, bits })
     }
 
-    fn decode(&self, attr: CompactAttr) -> (String, AttrValue) {
-        let (key_and_kind, bits) = (attr.key_and_kind, attr.bits);
-        let key = self.strings.get(key_and_kind >> KIND_BITS).to_owned();
-        let value = match key_and_kind & ((1 << KIND_BITS) - 1) {
-            KIND_STR => AttrValue::Str(self.strings.get(bits as u32).to_owned()),
-            KIND_INT => AttrValue::Int(bits as i64),
-            KIND_FLOAT => AttrValue::Float(f64::from_bits(bits)),
-            KIND_BOOL => AttrValue::Bool(bits != 0),
-            KIND_WORK_ID => AttrValue::Str(WorkId(bits).to_string()),
-            _ => AttrValue::Str(AgentId(bits).to_string()),
-        };
-        (key, value)
-    }
-
     /// Stores a span; `None` if an index ran out of its bits (the store then reports an
     /// error rather than hand checks incomplete evidence).
     pub(super) fn store(&mut self, span: &SpanParts<'_>, sequence: u64) -> Option<()> {
@@ -326,6 +308,50 @@ impl Shard {
         Some(())
     }
 
+    /// A copy of what reading the spans needs, taken under the shard's lock so the lock is
+    /// held for a few copies of plain data (records, attributes, string handles), not for
+    /// decoding every span into owned strings: agents storing spans on this shard wait
+    /// for the copy only.
+    pub(super) fn freeze(&self) -> Frozen {
+        Frozen {
+            spans: self.spans.clone(),
+            attrs: self.attrs.clone(),
+            strings: self.strings.strings.clone(),
+        }
+    }
+}
+
+/// One shard's spans as they stood when frozen, decoded without its lock.
+#[derive(Debug)]
+pub(super) struct Frozen {
+    spans: Chunked<CompactSpan>,
+    attrs: Chunked<CompactAttr>,
+    strings: Vec<Arc<str>>,
+}
+
+impl Frozen {
+    pub(super) fn len(&self) -> usize {
+        self.spans.len
+    }
+
+    fn string(&self, index: u32) -> &str {
+        &self.strings[index as usize]
+    }
+
+    fn decode(&self, attr: CompactAttr) -> (String, AttrValue) {
+        let (key_and_kind, bits) = (attr.key_and_kind, attr.bits);
+        let key = self.string(key_and_kind >> KIND_BITS).to_owned();
+        let value = match key_and_kind & ((1 << KIND_BITS) - 1) {
+            KIND_STR => AttrValue::Str(self.string(bits as u32).to_owned()),
+            KIND_INT => AttrValue::Int(bits as i64),
+            KIND_FLOAT => AttrValue::Float(f64::from_bits(bits)),
+            KIND_BOOL => AttrValue::Bool(bits != 0),
+            KIND_WORK_ID => AttrValue::Str(WorkId(bits).to_string()),
+            _ => AttrValue::Str(AgentId(bits).to_string()),
+        };
+        (key, value)
+    }
+
     /// The span at `index` as a record, with its sequence number.
     pub(super) fn record(&self, index: usize, groups: &boxcar::Vec<Group>) -> (u64, SpanRecord) {
         let span = self.spans.get(index);
@@ -342,13 +368,13 @@ impl Shard {
         let status = match span.status {
             STATUS_UNSET => SpanStatus::Unset,
             STATUS_OK => SpanStatus::Ok,
-            error => SpanStatus::Error(self.strings.get(error - STATUS_ERROR_BASE).to_owned()),
+            error => SpanStatus::Error(self.string(error - STATUS_ERROR_BASE).to_owned()),
         };
         let record = SpanRecord {
             trace_id: group.trace_id,
             span_id: span.span_id,
             parent_span_id: (group.parent_span_id != 0).then_some(group.parent_span_id),
-            name: self.strings.get(u32::from(span.name)).to_owned(),
+            name: self.string(u32::from(span.name)).to_owned(),
             start_unix_ns: span.start_unix_ns,
             end_unix_ns: span.end_unix_ns,
             status,
