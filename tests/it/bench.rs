@@ -52,7 +52,10 @@ fn quick_bench_writes_every_section() {
     }
     assert!(live["ratio"].as_f64() > Some(0.0), "{live}");
     let events = live["events_read"].as_array().cloned().unwrap_or_default();
-    assert!(!events.is_empty() && events.iter().all(|e| e.as_u64() > Some(0)), "{live}");
+    assert!(
+        !events.is_empty() && events.iter().all(|e| e.as_u64() > Some(0)),
+        "{live}"
+    );
     assert!(
         stdout_has_ratio(&output.stdout),
         "the table shows ratios to the baseline"
