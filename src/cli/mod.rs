@@ -30,6 +30,7 @@ mod numbers;
 pub mod output;
 mod progress;
 mod run;
+mod run_report;
 mod run_split;
 mod serve;
 mod spans;

@@ -10,14 +10,15 @@ use clap::{Args, ValueEnum};
 
 use super::numbers;
 use super::progress::DelayedBar;
+pub(super) use super::run_report::{judge, print_latency_table, swarm_checks};
 use swarmspec::coordination::Coordinator;
-use swarmspec::evidence::{self, Evidence, SpanFilter};
+use swarmspec::evidence::{self, Evidence};
 use swarmspec::store::FileStore;
 use swarmspec::swarm::split_store::SplitStore;
 use swarmspec::swarm::{Contention, Mode, Swarm, SwarmConfig};
 use swarmspec::systems::postgres::PostgresCoordinator;
 use swarmspec::telemetry::otlp::{OtlpTarget, ResourceSettings, RunAttributes};
-use swarmspec::telemetry::{BoxedProcessor, Capture, CaptureLevel, OpKind, SpanFile, TimeBase};
+use swarmspec::telemetry::{BoxedProcessor, Capture, CaptureLevel, SpanFile, TimeBase};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ModeArg {
@@ -430,63 +431,4 @@ fn attached_items(
         }
     };
     items.with_context(|| format!("reading the items in {}", store.label()))
-}
-
-/// The checks every swarm run answers: no double hold, one winning claim per item and
-/// stage, every item finished.
-pub(super) fn swarm_checks(evidence: &Evidence, config: &SwarmConfig) -> Vec<evidence::Verdict> {
-    vec![
-        evidence::history::no_overlapping_holds(&evidence.spans),
-        evidence::query::exactly_per_key(
-            &evidence.spans,
-            &SpanFilter::named("work.claim").with_attr("work.outcome", "claimed"),
-            &["work.item_id", "work.stage"],
-            1,
-        ),
-        evidence::history::every_item_finished(&evidence.spans, config.pipeline.len() - 1),
-    ]
-}
-
-/// Prints each verdict; the exit code fails if one did, naming the seed to replay.
-pub(super) fn judge(checks: &[evidence::Verdict], seed: u64) -> anyhow::Result<ExitCode> {
-    for verdict in checks {
-        outln!("{verdict}");
-    }
-    Ok(if checks.iter().all(|v| v.passed) {
-        ExitCode::SUCCESS
-    } else {
-        eprintln!("checks failed; replay with --seed {seed}");
-        ExitCode::FAILURE
-    })
-}
-
-/// Prints count, rate and latency percentiles per operation, measured from the evidence.
-pub(super) fn print_latency_table(evidence: &Evidence) -> anyhow::Result<()> {
-    outln!(
-        "{:<16} {:>10} {:>12} {:>10} {:>10} {:>10} {:>10}",
-        "operation",
-        "count",
-        "ops/s",
-        "p50 µs",
-        "p95 µs",
-        "p99 µs",
-        "max µs"
-    );
-    for summary in evidence.latencies.summaries() {
-        let op = OpKind::from_span_name(summary.op).unwrap_or(OpKind::Claim);
-        let rate = evidence::latency::throughput_ops_per_s(evidence, op).map_or(0.0, |r| r.0);
-        let us = |ns: u64| ns as f64 / 1e3;
-        outln!(
-            "{:<16} {:>10} {:>12.0} {:>10.3} {:>10.3} {:>10.3} {:>10.3}",
-            summary.op,
-            summary.count,
-            rate,
-            us(summary.p50_ns),
-            us(summary.p95_ns),
-            us(summary.p99_ns),
-            us(summary.max_ns)
-        );
-    }
-    outln!();
-    Ok(())
 }

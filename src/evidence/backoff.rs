@@ -1,8 +1,6 @@
 //! Retry delays measured from span timestamps: the gap between a failed attempt's end and
 //! the next attempt's start must fall inside the policy's jittered bounds for that retry.
 
-use std::collections::BTreeMap;
-
 use super::Verdict;
 use crate::coordination::retry::RetryPolicy;
 use crate::telemetry::SpanRecord;
@@ -10,20 +8,11 @@ use crate::telemetry::SpanRecord;
 /// Every retry of `op_name` waited as `policy` says, and at least one retry happened.
 pub fn retries_follow_policy(spans: &[SpanRecord], op_name: &str, policy: &RetryPolicy) -> Verdict {
     // Attempts per (agent, item, stage), in time order.
-    let mut attempts: BTreeMap<(String, String, String), Vec<&SpanRecord>> = BTreeMap::new();
-    for span in spans.iter().filter(|s| s.name == op_name) {
-        let key = (
-            span.attr_text("agent.id").unwrap_or_default(),
-            span.attr_text("work.item_id").unwrap_or_default(),
-            span.attr_text("work.stage").unwrap_or_default(),
-        );
-        attempts.entry(key).or_default().push(span);
-    }
+    let attempts = super::retries::calls_of(spans, op_name);
     let mut gaps_checked = 0;
     let mut longest_chain = 0;
     let mut outside = Vec::new();
-    for ((agent, item, _), mut chain) in attempts {
-        chain.sort_by_key(|s| s.start_unix_ns);
+    for ((agent, item, _), chain) in attempts {
         for pair in chain.windows(2) {
             let (failed, next) = (pair[0], pair[1]);
             let attempt = |s: &SpanRecord| {

@@ -22,7 +22,7 @@ fn attempt(span: &SpanRecord) -> Option<i64> {
 }
 
 /// The spans of `op` per (agent, item, stage), each list in start order.
-fn calls_of<'a>(
+pub(super) fn calls_of<'a>(
     spans: &'a [SpanRecord],
     op: &str,
 ) -> BTreeMap<(String, String, String), Vec<&'a SpanRecord>> {
