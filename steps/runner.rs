@@ -292,6 +292,7 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
     }
     *lock(&SEED_OVERRIDE) = options.seed;
     *lock(&OTLP_TARGET) = options.otlp.clone();
+    *lock(&super::world::LIVE_SUITE) = options.live.clone();
     *lock(&super::systems::SYSTEM_OVERRIDE) = options.system.clone();
     // Paths in steps are relative to the features' directory (or a single feature's).
     let features_root = if options.features_dir.is_file() {
@@ -384,6 +385,7 @@ pub async fn run_suite(options: &SuiteOptions) -> anyhow::Result<SuiteOutcome> {
         .await;
     *lock(&SEED_OVERRIDE) = None;
     *lock(&OTLP_TARGET) = None;
+    *lock(&super::world::LIVE_SUITE) = None;
     *lock(&super::systems::SYSTEM_OVERRIDE) = None;
 
     let scenarios = lock(&results).clone();

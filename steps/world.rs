@@ -78,6 +78,10 @@ pub static SEED_OVERRIDE: Mutex<Option<u64>> = Mutex::new(None);
 /// The collector every scenario's spans also go to (set by `swarmspec verify --otlp`).
 pub static OTLP_TARGET: Mutex<Option<OtlpTarget>> = Mutex::new(None);
 
+/// The live view of the verify run (`swarmspec verify --serve`): each scenario's swarm is
+/// shown on it while it runs. Scenarios run one at a time, so one slot is enough.
+pub static LIVE_SUITE: Mutex<Option<Arc<crate::live::SuiteBoard>>> = Mutex::new(None);
+
 /// The planted engine defect every swarm on the memory engine runs with (set by
 /// `swarmspec verify --mutants`, one mutant per suite run); when unset, `SWARMSPEC_MUTANT`
 /// decides, so `SWARMSPEC_MUTANT=racy-claim cargo test --test features` runs the suite
@@ -93,6 +97,30 @@ fn mutant_override() -> anyhow::Result<Option<Mutant>> {
         Some(mutant) => Ok(Some(mutant)),
         None => Ok(Mutant::from_env()?),
     }
+}
+
+/// Shows `swarm` on the verify run's live view, if one is served: its agents' states and
+/// the capture's operation rates and latencies, as `run --serve` shows a run.
+fn watch_live(
+    swarm: Swarm,
+    config: &crate::swarm::SwarmConfig,
+    capture: &Arc<Capture>,
+) -> (Swarm, Option<Arc<crate::live::LiveRun>>) {
+    let board = LIVE_SUITE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    let Some(board) = board else {
+        return (swarm, None);
+    };
+    let view = Arc::new(crate::live::LiveRun::of_swarm(
+        config,
+        swarm.finished_counter(),
+    ));
+    let swarm = swarm.watched_by(Arc::clone(&view.agents));
+    view.watch(Arc::clone(capture));
+    board.watch_swarm(Arc::clone(&view));
+    (swarm, Some(view))
 }
 
 fn seed_override() -> Option<u64> {
@@ -211,7 +239,11 @@ impl SwarmWorld {
                 }
             }
         }
+        let (swarm, watched) = watch_live(swarm, &self.config, &capture);
         let outcome = swarm.run(Arc::clone(&capture));
+        if let Some(view) = watched {
+            view.end();
+        }
         let fault_problems = driver.map(super::systems::FaultDriver::finish);
         let outcome = outcome
             // Cucumber shows a step's error by its Display, which drops the causes: the

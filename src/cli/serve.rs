@@ -15,9 +15,8 @@ use anyhow::Context as _;
 use clap::Args;
 
 use swarmspec::claims::Ledger;
-use swarmspec::live::marks::FaultWindow;
 use swarmspec::live::{LiveRun, LiveServer, Replay, ServeOptions, SuiteBoard};
-use swarmspec::swarm::{Faults, SwarmConfig};
+use swarmspec::swarm::SwarmConfig;
 
 /// The live-view options a command takes.
 #[derive(Debug, Args)]
@@ -58,24 +57,7 @@ impl Watching {
         let Some(addr) = args.serve else {
             return Ok(None);
         };
-        let title = format!(
-            "{} agents in {} team(s), {} items, seed {}, {} mode, {:?} contention",
-            config.agent_count,
-            config.effective_team_sizes().len(),
-            config.item_count,
-            config.seed,
-            config.mode.as_str(),
-            config.contention
-        );
-        let run = Arc::new(
-            LiveRun::new(
-                title,
-                config.item_count as u64,
-                describe_faults(&config.faults),
-                finished,
-            )
-            .with_fault_windows(fault_windows(&config.faults)),
-        );
+        let run = Arc::new(LiveRun::of_swarm(config, finished));
         let options = ServeOptions {
             addr,
             token: args.serve_token.clone(),
@@ -195,79 +177,4 @@ pub fn serve_dir(args: ServeDirArgs) -> anyhow::Result<ExitCode> {
         },
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The configured faults on the run's timeline.
-fn fault_windows(faults: &Faults) -> Vec<FaultWindow> {
-    let s = |d: Duration| d.as_secs_f64();
-    let mut windows = Vec::new();
-    if let Some(crash) = faults.crash {
-        windows.push(FaultWindow {
-            kind: "crash",
-            label: format!("{} agent(s) crash", crash.agent_count),
-            start_s: s(crash.at),
-            end_s: s(crash.at),
-        });
-    }
-    if let Some(outage) = faults.outage {
-        windows.push(FaultWindow {
-            kind: "outage",
-            label: "coordinator outage".into(),
-            start_s: s(outage.start),
-            end_s: s(outage.start + outage.length),
-        });
-    }
-    if let Some(partition) = faults.partition {
-        windows.push(FaultWindow {
-            kind: "partition",
-            label: format!("team-{} partitioned", partition.team),
-            start_s: s(partition.start),
-            end_s: s(partition.start + partition.length),
-        });
-    }
-    windows
-}
-
-/// The configured faults in words, for the page.
-fn describe_faults(faults: &Faults) -> Vec<String> {
-    let ms = |d: Duration| d.as_millis();
-    let mut words = Vec::new();
-    if let Some(crash) = faults.crash {
-        words.push(format!(
-            "{} agent(s) crash at {} ms",
-            crash.agent_count,
-            ms(crash.at)
-        ));
-    }
-    if let Some(outage) = faults.outage {
-        words.push(format!(
-            "coordinator outage {}–{} ms",
-            ms(outage.start),
-            ms(outage.start + outage.length)
-        ));
-    }
-    if let Some(partition) = faults.partition {
-        words.push(format!(
-            "team-{} partitioned {}–{} ms",
-            partition.team,
-            ms(partition.start),
-            ms(partition.start + partition.length)
-        ));
-    }
-    if let Some(slow) = faults.slow {
-        words.push(format!(
-            "{} slow agent(s) ×{}",
-            slow.agent_count, slow.factor
-        ));
-    }
-    if let Some(skew) = faults.skew {
-        words.push(format!(
-            "{} agent(s) with clocks {} ms off",
-            skew.agent_count, skew.offset_ms
-        ));
-    }
-    if faults.error_rate > 0.0 {
-        words.push(format!("{:.1} % of calls fail", faults.error_rate * 100.0));
-    }
-    words
 }

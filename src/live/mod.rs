@@ -32,6 +32,8 @@ pub mod series;
 pub mod server;
 /// The live view of a verify run.
 pub mod suite;
+/// A view of one swarm made from its configuration.
+mod swarm_run;
 
 pub use agents::{AgentState, LiveAgents};
 pub use replay::Replay;
@@ -149,6 +151,29 @@ impl LiveRun {
 
     fn capture(&self) -> Option<Arc<Capture>> {
         lock(&self.capture).clone()
+    }
+
+    /// Samples the capture into the next tick (none before the capture is given): the
+    /// finished counter, the span count and every operation's latency histogram.
+    pub(crate) fn sample(&self) -> Option<Tick> {
+        let finished = self.finished.load(Ordering::Relaxed);
+        self.capture().map(|capture| {
+            let book = capture.latencies();
+            // A count of the shards' lengths, not a read of the spans.
+            let spans = capture.span_count().unwrap_or(0);
+            let t_s = self.started.elapsed().as_secs_f64();
+            lock(&self.state).series.push(t_s, (finished, spans), book)
+        })
+    }
+
+    /// What the page says about this run before any number moves.
+    pub(crate) fn info(&self) -> &RunInfo {
+        &self.info
+    }
+
+    /// Every kept tick, oldest first.
+    pub(crate) fn ticks(&self) -> Vec<Tick> {
+        lock(&self.state).series.ticks()
     }
 
     /// The latest state as one JSON event: the newest tick, agent counts, the panel.

@@ -49,8 +49,44 @@ function drawSuite(ev) {
     links.replaceChildren(document.createTextNode("report files: "));
     ev.reports.forEach((name) => { links.appendChild(fileLink(name)); links.appendChild(document.createTextNode(" ")); });
   }
+  drawSwarm(ev.swarm);
   drawDeploys(ev.deploy ? ev.deploy[1] : null, ev.deploy ? "(scenario: " + ev.deploy[0] + ")" : "");
   drawControls(ev.controls ? ev.controls[1] : null, ev.controls ? "(scenario: " + ev.controls[0] + ")" : "");
+}
+
+/// The run this page charts: its totals, fault plan and the operations to pick from.
+function setRun(r) {
+  run = r;
+  $("total").textContent = run.total_items;
+  $("fault-plan").textContent = run.faults.length ? run.faults.join("; ") : "none configured";
+  const sel = $("lat-kind");
+  const kept = sel.value;
+  sel.replaceChildren(...run.op_kinds.map((name) => el("option", { value: name }, name)));
+  sel.value = run.op_kinds.includes(kept) ? kept : run.op_kinds.includes("work.claim") ? "work.claim" : run.op_kinds[0];
+  if (!sel.dataset.bound) { sel.addEventListener("change", drawCharts); sel.dataset.bound = "1"; }
+}
+
+/// In the verify view, the running scenario's swarm, charted as a run's is (its own
+/// verdicts judge it, so the invariant panel stays hidden); a new swarm starts fresh charts.
+let swarmGeneration = 0;
+function drawSwarm(sw) {
+  const view = $("run-view");
+  if (!sw) { view.hidden = true; return; }
+  if (!view.dataset.moved) { $("suite-view").querySelector(".row").after(view); view.dataset.moved = "1"; }
+  view.hidden = false;
+  $("invariants").hidden = true;
+  if (sw.generation !== swarmGeneration) {
+    swarmGeneration = sw.generation;
+    setRun(sw.run);
+    ticks = [];
+    received = 0;
+  }
+  if (sw.ticks && sw.ticks.length) ticks = sw.ticks.slice(-RING);
+  const title = $("swarm-title");
+  title.hidden = false;
+  title.textContent = "Swarm of “" + sw.scenario + "”: " + sw.run.title;
+  title.dataset.generation = sw.generation;
+  apply(sw.event);
 }
 
 function drawDeploys(panel, note, box) {
@@ -172,15 +208,9 @@ function drawSpanFiles(files) {
 
 fetch("/api/snapshot" + q).then((r) => r.json()).then((snap) => {
   if (snap.mode === "run") {
-    run = snap.run;
+    setRun(snap.run);
     ticks = snap.ticks.slice(-RING);
     $("title").textContent = run.title;
-    $("total").textContent = run.total_items;
-    $("fault-plan").textContent = run.faults.length ? run.faults.join("; ") : "none configured";
-    const sel = $("lat-kind");
-    run.op_kinds.forEach((name) => sel.appendChild(el("option", { value: name }, name)));
-    sel.value = run.op_kinds.includes("work.claim") ? "work.claim" : run.op_kinds[0];
-    sel.addEventListener("change", drawCharts);
     apply(snap.latest);
   } else {
     $("run-view").hidden = true;

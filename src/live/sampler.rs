@@ -104,14 +104,7 @@ fn sleep_unless(stop: &AtomicBool, wait: Duration, wake: impl Fn() -> bool) -> b
 
 fn tick_loop(run: &LiveRun, stop: &AtomicBool, events: &watch::Sender<Arc<String>>) {
     loop {
-        let finished = run.finished.load(Ordering::Relaxed);
-        let tick = run.capture().map(|capture| {
-            let book = capture.latencies();
-            // A count of the shards' lengths, not a read of the spans.
-            let spans = capture.span_count().unwrap_or(0);
-            let t_s = run.started.elapsed().as_secs_f64();
-            lock(&run.state).series.push(t_s, (finished, spans), book)
-        });
+        let tick = run.sample();
         events.send_replace(Arc::new(run.event_json(tick.as_ref())));
         if sleep_unless(stop, SAMPLE_EVERY, || false) {
             return;

@@ -113,7 +113,7 @@ impl LiveServer {
     pub fn start_suite(board: Arc<SuiteBoard>, options: ServeOptions) -> Result<Self> {
         let (events_tx, events) = watch::channel(Arc::new(board.event_json()));
         let feed = Arc::clone(&board);
-        let start = |()| Some(Samplers::ticking(move || feed.event_json(), events_tx));
+        let start = |()| Some(Samplers::ticking(move || feed.tick_json(), events_tx));
         Self::serve(board, events, start, options)
     }
 

@@ -10,14 +10,15 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
 
 use super::controls::{self, ControlState};
 use super::deploys::DeployPanel;
-use super::lock;
+use super::series::Tick;
+use super::{lock, LiveRun};
 use crate::claims::{ClaimResult, Ledger, ScenarioMetrics};
 use crate::compliance::secrets::SecretScanner;
 use crate::report::ScenarioResult;
@@ -85,6 +86,37 @@ impl ClaimRow {
     }
 }
 
+/// The swarm the running scenario drives, watched as `run --serve` watches one.
+#[derive(Debug, Clone)]
+struct WatchedSwarm {
+    /// Counts the swarms watched so far: the page starts a fresh chart when it changes.
+    generation: u64,
+    /// The scenario that runs it.
+    scenario: String,
+    run: Arc<LiveRun>,
+}
+
+impl WatchedSwarm {
+    /// The swarm's part of an event: its description, its latest state (the newest tick
+    /// when one was just sampled) and, for a page that has just opened, every kept tick.
+    fn json(&self, tick: Option<&Tick>, with_ticks: bool) -> serde_json::Value {
+        let event: serde_json::Value =
+            serde_json::from_str(&self.run.event_json(tick)).unwrap_or_default();
+        let ticks = if with_ticks {
+            self.run.ticks()
+        } else {
+            Vec::new()
+        };
+        serde_json::json!({
+            "generation": self.generation,
+            "scenario": self.scenario,
+            "run": self.run.info(),
+            "event": event,
+            "ticks": ticks,
+        })
+    }
+}
+
 /// What is running now.
 #[derive(Debug)]
 struct Running {
@@ -106,6 +138,8 @@ struct Board {
     controls: Option<(String, Vec<ControlState>)>,
     reports_written: bool,
     ended: bool,
+    swarm: Option<WatchedSwarm>,
+    swarms_watched: u64,
 }
 
 /// The board one verify run fills and the live view reads.
@@ -140,11 +174,31 @@ impl SuiteBoard {
 
     /// A scenario has started.
     pub fn started(&self, feature: &str, name: &str, location: String) {
-        lock(&self.board).running = Some(Running {
+        let mut board = lock(&self.board);
+        // A scenario without a swarm of its own shows none, not the last one's.
+        board.swarm = None;
+        board.running = Some(Running {
             feature: feature.to_owned(),
             name: name.to_owned(),
             location,
             since: Instant::now(),
+        });
+    }
+
+    /// The running scenario drives the swarm `run` watches: the page shows its agents and
+    /// operation charts until the next scenario starts.
+    pub fn watch_swarm(&self, run: Arc<LiveRun>) {
+        let mut board = lock(&self.board);
+        board.swarms_watched += 1;
+        let scenario = board
+            .running
+            .as_ref()
+            .map(|running| running.name.clone())
+            .unwrap_or_default();
+        board.swarm = Some(WatchedSwarm {
+            generation: board.swarms_watched,
+            scenario,
+            run,
         });
     }
 
@@ -233,8 +287,26 @@ impl SuiteBoard {
         lock(&self.board).ended
     }
 
-    /// The board's state as one JSON event.
+    /// The board's state as one JSON event, sampling the watched swarm first (what the
+    /// ticker publishes every `SAMPLE_EVERY`).
+    pub fn tick_json(&self) -> String {
+        let watched = lock(&self.board).swarm.clone();
+        // Sampled outside the board's lock: sampling reads the swarm's histograms.
+        let swarm = watched.map(|watched| {
+            let tick = watched.run.sample();
+            watched.json(tick.as_ref(), false)
+        });
+        self.event_with(swarm)
+    }
+
+    /// The board's state as one JSON event (for a page that has just opened: the watched
+    /// swarm with every kept tick).
     pub fn event_json(&self) -> String {
+        let watched = lock(&self.board).swarm.clone();
+        self.event_with(watched.map(|watched| watched.json(None, true)))
+    }
+
+    fn event_with(&self, swarm: Option<serde_json::Value>) -> String {
         let board = lock(&self.board);
         let reports: Vec<&str> = if board.reports_written {
             REPORT_FILES
@@ -262,6 +334,7 @@ impl SuiteBoard {
             "deploy": board.deploy,
             "controls": board.controls,
             "reports": reports,
+            "swarm": swarm,
         });
         event.to_string()
     }

@@ -50,13 +50,13 @@ const FEATURE: &str = r#"Feature: Watched live
 "#;
 
 /// A swarmspec child serving a view, and the URL it printed.
-struct Serving {
+pub(super) struct Serving {
     child: Child,
-    url: String,
+    pub(super) url: String,
 }
 
 impl Serving {
-    fn start(args: &[&str], cwd: &Path, mutant: Option<&str>) -> Self {
+    pub(super) fn start(args: &[&str], cwd: &Path, mutant: Option<&str>) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_swarmspec"));
         command
             .args(args)
@@ -130,7 +130,12 @@ const SUITE_STATE: &str = "JSON.stringify({\
     rollback: (document.querySelector('[data-environment=production]') || {dataset: {}}).dataset.outcome || '',\
     restored: (document.querySelector('[data-rollback]') || {dataset: {}}).dataset.rollback || '',\
     batches: document.querySelectorAll('#deploys .batch').length,\
-    controls: [...document.querySelectorAll('#controls [data-control]')].map((c) => c.dataset.state)})";
+    controls: [...document.querySelectorAll('#controls [data-control]')].map((c) => c.dataset.state),\
+    swarmShown: !document.getElementById('run-view').hidden,\
+    swarmTitle: document.getElementById('swarm-title').textContent,\
+    swarmOps: +(document.getElementById('ops-total').dataset.value || 0),\
+    swarmLines: document.querySelectorAll('#ops-chart path').length,\
+    swarmAgents: document.querySelectorAll('#agents tbody tr').length})";
 
 fn read(browser: &mut Browser, expression: &str) -> Value {
     let text = browser.eval(expression);
@@ -174,6 +179,24 @@ fn watch_verify(chromium: &Path, dir: &Path, name: &str, mutant: Option<&str>) -
         "the running scenario was never shown: {running}"
     );
     assert_eq!(running["state"], "running", "{running}");
+    // The running scenario's swarm is charted beside it: named, its agents tabled, its
+    // operation rates drawn as lines, its operation count growing.
+    let charted = read_until(&mut browser, Duration::from_secs(60), |s| {
+        s["swarmLines"].as_u64() > Some(0) && s["swarmOps"].as_u64() > Some(0)
+    });
+    assert_eq!(charted["swarmShown"], true, "{charted}");
+    assert!(
+        charted["swarmTitle"]
+            .as_str()
+            .is_some_and(|t| t.contains("a long swarm") && t.contains("200 agents")),
+        "{charted}"
+    );
+    assert!(charted["swarmAgents"].as_u64() >= Some(1), "{charted}");
+    let first_ops = charted["swarmOps"].as_u64().unwrap_or(0);
+    let grown = read_until(&mut browser, Duration::from_secs(60), |s| {
+        s["swarmOps"].as_u64() > Some(first_ops) || s["swarmShown"] == false
+    });
+    assert!(grown["swarmOps"].as_u64() > Some(first_ops), "{grown}");
     let ended = read_until(&mut browser, Duration::from_secs(240), |s| {
         s["state"] == "run ended" && s["reports"].as_array().is_some_and(|r| !r.is_empty())
     });

@@ -30,6 +30,8 @@ mod live;
 // `verify --serve` and `swarmspec serve DIR`: the verify view, deploy and compliance panels,
 // a replayed run's history, trends and span files, in headless Chromium and over HTTP.
 mod live_views;
+// `verify --serve` charts each scenario's swarm while it runs (over HTTP, no browser).
+mod live_verify_swarm;
 // A Chrome DevTools Protocol client over Chromium's debugging pipe, for `live`.
 mod cdp;
 // `verify --mutants`: every planted engine defect is killed by the shipped features.
