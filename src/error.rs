@@ -190,6 +190,9 @@ pub enum Error {
     /// loopback without a token.
     #[error("live view: {0}")]
     Live(String),
+    /// A joined run could not start its receiver, or a worker could not join one.
+    #[error("joined run: {0}")]
+    Join(String),
 }
 
 /// The crate's result alias.

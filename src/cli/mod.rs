@@ -30,6 +30,7 @@ mod numbers;
 pub mod output;
 mod progress;
 mod run;
+mod run_joined;
 mod run_report;
 mod run_split;
 mod serve;
@@ -39,6 +40,7 @@ mod steps_cmd;
 mod store_cmd;
 mod verify;
 mod vocabulary_cmd;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -64,6 +66,10 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Run one swarm and print its measured figures and the conflicts the checker found.
     Run(run::RunArgs),
+    /// Join a run started with `swarmspec run --workers …` (on this host or another): take
+    /// a share of its agents, work on its shared store, and send every span to it over
+    /// OTLP/HTTP. Exits 0 when its share ran to the end.
+    Worker(worker::WorkerArgs),
     /// The compliance report: audit integrity, no secrets, least privilege, input validation.
     Compliance(compliance_cmd::ComplianceArgs),
     /// List every step a feature file can use, with its doc and an example.
@@ -105,6 +111,7 @@ enum Command {
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Worker(args) => worker::worker(args),
         Command::Verify(args) => verify::verify(args),
         Command::Bench(args) => bench::bench(args),
         Command::History(args) => docs::history(args),

@@ -17,7 +17,7 @@ use swarmspec::store::FileStore;
 use swarmspec::swarm::split_store::SplitStore;
 use swarmspec::swarm::{Contention, Mode, Swarm, SwarmConfig};
 use swarmspec::systems::postgres::PostgresCoordinator;
-use swarmspec::telemetry::otlp::{OtlpTarget, ResourceSettings, RunAttributes};
+use swarmspec::telemetry::otlp::{ExportReport, OtlpTarget, ResourceSettings, RunAttributes};
 use swarmspec::telemetry::{BoxedProcessor, Capture, CaptureLevel, SpanFile, TimeBase};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -97,6 +97,8 @@ pub struct RunArgs {
     /// until the store shows every item finished (how `--processes` starts its workers).
     #[arg(long)]
     attach: bool,
+    #[command(flatten)]
+    pub(super) join: super::run_joined::JoinArgs,
     #[command(flatten)]
     pub(super) otlp: super::export::OtlpArgs,
     #[command(flatten)]
@@ -237,6 +239,15 @@ pub(super) fn capture_for(
 
 /// Runs the swarm, prints the figures measured from the capture, and fails on conflicts.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    run_keeping_export(args, &mut None)
+}
+
+/// `run`, leaving in `receipt` what the OTLP export did with the spans (`swarmspec worker`
+/// reports it to the parent, which compares it with what arrived).
+pub(super) fn run_keeping_export(
+    args: RunArgs,
+    receipt: &mut Option<ExportReport>,
+) -> anyhow::Result<ExitCode> {
     if let StoreArg::Command(config) = &args.store {
         if args.check_determinism {
             anyhow::bail!("--check-determinism needs a simulated coordinator: an external system never replays");
@@ -282,6 +293,21 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         // Handled above: a command store never reaches the swarm.
         StoreArg::Memory | StoreArg::Command(_) => None,
     };
+    if let Some(workers) = &args.join.workers {
+        let Some(store) = &shared_store else {
+            anyhow::bail!(
+                "--workers needs a store every worker reaches: add --store postgres://… (or \
+                 file:DIR on a disk they share)"
+            );
+        };
+        if args.processes > 1 || args.attach || args.check_determinism || args.spans_out.is_some() {
+            anyhow::bail!(
+                "--workers waits for workers to join: it takes none of --processes, --attach, \
+                 --check-determinism, --spans-out"
+            );
+        }
+        return super::run_joined::run_joined(config, store.clone(), workers, &args.join);
+    }
     if args.processes > 1 || args.attach {
         let Some(store) = &shared_store else {
             anyhow::bail!(
@@ -361,7 +387,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         file.finish().context("writing the spans to --spans-out")?;
     }
     if let Some(export) = &export {
-        super::export::print(&export.finish(&capture))?;
+        let report = export.finish(&capture);
+        super::export::print(&report)?;
+        *receipt = Some(report);
     }
     if args.attach {
         // A worker's evidence is judged by whoever merges all workers' span files.

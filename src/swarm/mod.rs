@@ -15,6 +15,8 @@ pub mod clock;
 pub mod config;
 /// The faults a run injects, and a reproducible mix of them.
 pub mod faults;
+/// A swarm whose workers join over the network and export their spans over OTLP.
+pub mod join;
 /// Resident memory of this process, for memory claims.
 pub mod memory;
 /// A swarm split across OS processes that share a file store.

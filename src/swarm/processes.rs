@@ -186,14 +186,14 @@ fn io_error(path: &Path, what: &str, error: std::io::Error) -> Error {
     }
 }
 
-/// Submits the workload, recording into the parent's `swarm.run` session.
-fn submit(
-    plan: &SplitPlan,
+/// Submits the workload, recording into the parent's `swarm.run` session (shared with a
+/// joined run's parent).
+pub(crate) fn submit(
+    config: &SwarmConfig,
     coordinator: &dyn Coordinator,
     started: Instant,
     recorder: &mut AgentRecorder,
 ) -> Result<()> {
-    let config = &plan.config;
     let now_ns = || started.elapsed().as_nanos() as u64;
     let pipeline = config.pipeline.clone().into();
     let team_sizes = config.effective_team_sizes();
@@ -313,7 +313,7 @@ pub fn run(plan: &SplitPlan, finished: &AtomicU64) -> Result<SplitRun> {
         0,
     );
     let started = Instant::now();
-    submit(plan, store.coordinator(), started, &mut recorder)?;
+    submit(&plan.config, store.coordinator(), started, &mut recorder)?;
     let worker_store = store.worker_store();
     let mut children = Vec::with_capacity(plan.process_count);
     let mut spans_paths = Vec::with_capacity(plan.process_count);

@@ -109,6 +109,20 @@ impl OpenedStore {
         }
     }
 
+    /// The PostgreSQL schema the run's state lives in, if the store is one.
+    pub fn schema(&self) -> Option<&str> {
+        match &self.backend {
+            Backend::File(..) => None,
+            Backend::Postgres(store) => Some(store.schema()),
+        }
+    }
+
+    /// The store as another process may open it without being given a password: the
+    /// label with the password left out (a worker that needs one brings its own URL).
+    pub fn shareable_spec(&self) -> String {
+        self.label().replacen(":***@", "@", 1)
+    }
+
     /// The file store's directory, if it is one.
     pub fn dir(&self) -> Option<&Path> {
         match &self.backend {

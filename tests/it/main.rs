@@ -37,6 +37,8 @@ mod cdp;
 // `verify --mutants`: every planted engine defect is killed by the shipped features.
 mod mutants;
 // Many OS processes on one file store, and a worker killed with SIGKILL mid-run.
+/// Workers joining a run over the network, spans over OTLP.
+mod joined;
 mod processes;
 mod properties;
 mod runner;

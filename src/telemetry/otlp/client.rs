@@ -324,3 +324,28 @@ fn read_response(stream: &mut Stream, deadline: Instant) -> Result<Vec<u8>, Stri
         }
     }
 }
+
+/// One blocking `POST` of `body` to an http:// `url` with `headers`, within `timeout`: the
+/// status and the body answered. For a joined run's control calls, which go to the same
+/// parent the spans do, over the same framing.
+pub fn post(
+    url: &str,
+    headers: &Headers,
+    content_type: &str,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<(u16, Vec<u8>), String> {
+    let request = Request::post(url)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .body(Bytes::from(body))
+        .map_err(|e| format!("POST {url}: {e}"))?;
+    let transport = Transport {
+        timeout,
+        headers: headers.clone(),
+        compression: Compression::None,
+        tls: None,
+    };
+    let response = exchange(&request, &transport, Instant::now() + timeout)
+        .map_err(|problem| format!("POST {url}: {problem}"))?;
+    Ok((response.status().as_u16(), response.body().to_vec()))
+}

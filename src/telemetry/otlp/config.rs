@@ -98,6 +98,9 @@ pub struct OtlpConfig {
     pub certificate: Option<(String, PathBuf)>,
     /// The service name and attributes the environment gives the resource, and the run id.
     pub resource: ResourceSettings,
+    /// How long a span waits for its batch to be sent; `None`: the SDK's default (which
+    /// `OTEL_BSP_SCHEDULE_DELAY` sets). A worker whose spans must survive a kill sends often.
+    pub batch_delay: Option<Duration>,
 }
 
 impl OtlpConfig {
@@ -116,6 +119,7 @@ impl OtlpConfig {
             compression: Compression::None,
             certificate: None,
             resource: ResourceSettings::default(),
+            batch_delay: None,
         }
     }
 

@@ -17,6 +17,8 @@
 pub mod client;
 /// `OtlpConfig`: URL, deadline, headers, compression, trusted certificates, resource.
 pub mod config;
+/// Decoding a traces request into span records.
+pub mod decode;
 /// A loopback OTLP/HTTP receiver that decodes what it is sent (for tests and specs).
 pub mod receiver;
 /// `ExportReport`: what became of the spans handed to an export.
@@ -174,10 +176,13 @@ impl OtlpTarget {
             tally: Arc::clone(&tally),
             target: Arc::clone(state),
         };
-        let batches = BatchConfigBuilder::default()
+        let mut batches = BatchConfigBuilder::default()
             .with_max_queue_size(QUEUE_SPANS_MAX)
-            .with_max_export_batch_size(BATCH_SPANS_MAX)
-            .build();
+            .with_max_export_batch_size(BATCH_SPANS_MAX);
+        if let Some(delay) = state.config.batch_delay {
+            batches = batches.with_scheduled_delay(delay);
+        }
+        let batches = batches.build();
         let processor = Counted {
             inner: BatchSpanProcessor::new(tracked, batches),
             tally: Arc::clone(&tally),

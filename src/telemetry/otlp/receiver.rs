@@ -19,12 +19,11 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
-use prost::Message as _;
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
+use super::decode::{attribute, decode_request, record};
 use crate::error::{Error, Result};
-use crate::telemetry::{AttrValue, SpanRecord, SpanStatus};
+use crate::telemetry::{AttrValue, SpanRecord};
 
 /// A request body larger than this is refused (the OTLP/HTTP recommended limit).
 pub const REQUEST_BYTES_MAX: usize = 64 * 1024 * 1024;
@@ -250,7 +249,7 @@ fn answer(mut stream: impl Read + Write, options: &ReceiverOptions, received: &M
         .and_then(|()| stream.flush());
 }
 
-type Refusal = (&'static str, String);
+use super::decode::Refusal;
 
 /// A request's decoded body and its headers.
 type Accepted = (ExportTraceServiceRequest, Vec<(String, String)>);
@@ -335,32 +334,8 @@ fn handle(
         body.extend_from_slice(&chunk[..read]);
     }
     body.truncate(length);
-    let body = match header("content-encoding").as_deref() {
-        None | Some("identity") => body,
-        Some("gzip") => gunzip(&body).map_err(bad)?,
-        Some(other) => {
-            return Err((
-                "415 Unsupported Media Type",
-                format!("content encoding «{other}», expected gzip or none"),
-            ))
-        }
-    };
-    let request = ExportTraceServiceRequest::decode(body.as_slice())
-        .map_err(|e| bad(format!("not an ExportTraceServiceRequest: {e}")))?;
+    let request = decode_request(&body, header("content-encoding").as_deref())?;
     Ok((request, headers))
-}
-
-/// A gzip body decoded, refusing one that inflates past `REQUEST_BYTES_MAX`.
-fn gunzip(body: &[u8]) -> std::result::Result<Vec<u8>, String> {
-    let mut decoded = Vec::new();
-    flate2::read::GzDecoder::new(body)
-        .take(REQUEST_BYTES_MAX as u64 + 1)
-        .read_to_end(&mut decoded)
-        .map_err(|e| format!("not gzip: {e}"))?;
-    if decoded.len() > REQUEST_BYTES_MAX {
-        return Err(format!("the body inflates past {REQUEST_BYTES_MAX} bytes"));
-    }
-    Ok(decoded)
 }
 
 fn absorb(received: &mut Received, request: ExportTraceServiceRequest) {
@@ -375,45 +350,4 @@ fn absorb(received: &mut Received, request: ExportTraceServiceRequest) {
             }
         }
     }
-}
-
-/// A received span in the form the evidence checks read.
-fn record(span: opentelemetry_proto::tonic::trace::v1::Span) -> SpanRecord {
-    let parent = id_u64(&span.parent_span_id);
-    let status = span.status.unwrap_or_default();
-    SpanRecord {
-        trace_id: span
-            .trace_id
-            .as_slice()
-            .try_into()
-            .map_or(0, u128::from_be_bytes),
-        span_id: id_u64(&span.span_id),
-        parent_span_id: (parent != 0).then_some(parent),
-        name: span.name,
-        start_unix_ns: span.start_time_unix_nano,
-        end_unix_ns: span.end_time_unix_nano,
-        // Codes per the OTLP schema: 0 unset, 1 ok, 2 error.
-        status: match status.code {
-            1 => SpanStatus::Ok,
-            2 => SpanStatus::Error(status.message),
-            _ => SpanStatus::Unset,
-        },
-        attributes: span.attributes.iter().map(attribute).collect(),
-    }
-}
-
-fn id_u64(bytes: &[u8]) -> u64 {
-    bytes.try_into().map_or(0, u64::from_be_bytes)
-}
-
-fn attribute(kv: &KeyValue) -> (String, AttrValue) {
-    let value = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-        Some(any_value::Value::StringValue(s)) => AttrValue::Str(s.clone()),
-        Some(any_value::Value::BoolValue(b)) => AttrValue::Bool(*b),
-        Some(any_value::Value::IntValue(i)) => AttrValue::Int(*i),
-        Some(any_value::Value::DoubleValue(f)) => AttrValue::Float(*f),
-        Some(other) => AttrValue::Str(format!("{other:?}")),
-        None => AttrValue::Str(String::new()),
-    };
-    (kv.key.clone(), value)
 }
