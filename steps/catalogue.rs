@@ -23,6 +23,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("real_systems", include_str!("real_systems.rs")),
     ("memory", include_str!("memory.rs")),
     ("systems", include_str!("systems.rs")),
+    ("database", include_str!("database.rs")),
 ];
 
 /// The shipped features, where examples come from.

@@ -22,6 +22,10 @@ pub mod processes;
 mod real_systems;
 // Which system a scenario drives, and faults done to a child-process system.
 pub mod systems;
+// Scenarios on a real PostgreSQL server: crash-restarts, dropped connections, serializable.
+pub mod database;
+// The thread that does the database faults during a run, and counts what it did.
+pub mod database_driver;
 // Memory claims measured in a child process that runs only that swarm.
 mod memory;
 // The run record of each scenario (what it actually ran), for claims' conditions.

@@ -84,24 +84,34 @@ pub fn external(system: &str) -> RunRecord {
 /// `faults`, so claims that need a run without faults do not count it.
 pub fn add_process_faults(record: &mut RunRecord, faults: &[super::systems::ProcessFault]) {
     use super::systems::ProcessFault;
-    if faults.is_empty() {
-        return;
-    }
+    let kinds = faults.iter().map(|fault| match fault {
+        ProcessFault::KillRestart { .. } => "kill",
+        ProcessFault::Pause { .. } => "pause",
+        ProcessFault::Slow(_) => "slow",
+    });
+    add_fault_kinds(record, kinds);
+}
+
+/// Adds faults done to a database server (`db-restart`, `db-drop`) to the record's `faults`.
+pub fn add_database_faults(record: &mut RunRecord, faults: &[super::database::DatabaseFault]) {
+    use super::database::DatabaseFault;
+    let kinds = faults.iter().map(|fault| match fault {
+        DatabaseFault::CrashRestart { .. } => "db-restart",
+        DatabaseFault::DropConnections { .. } => "db-drop",
+    });
+    add_fault_kinds(record, kinds);
+}
+
+fn add_fault_kinds<'a>(record: &mut RunRecord, added: impl Iterator<Item = &'a str>) {
     let mut kinds: Vec<String> = record
         .get("faults")
         .map(ToString::to_string)
         .filter(|kinds| kinds != "none")
         .into_iter()
         .collect();
-    for fault in faults {
-        kinds.push(
-            match fault {
-                ProcessFault::KillRestart { .. } => "kill",
-                ProcessFault::Pause { .. } => "pause",
-                ProcessFault::Slow(_) => "slow",
-            }
-            .into(),
-        );
+    let before = kinds.len();
+    kinds.extend(added.map(str::to_owned));
+    if kinds.len() > before {
+        record.insert("faults".into(), text(kinds.join("+")));
     }
-    record.insert("faults".into(), text(kinds.join("+")));
 }

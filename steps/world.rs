@@ -62,6 +62,8 @@ pub struct SwarmWorld {
     pub system_label: String,
     /// Faults done to a child-process system during the run.
     pub process_faults: Vec<super::systems::ProcessFault>,
+    /// The PostgreSQL server's faults and counts (database steps only).
+    pub database: super::database::DatabaseState,
     /// Why the scenario cannot run against its system, when it cannot.
     pub not_applicable: Option<String>,
     /// The last lines a child-process system wrote to stderr, for the report.
@@ -161,6 +163,7 @@ impl SwarmWorld {
             system: None,
             system_label: "memory".into(),
             process_faults: Vec::new(),
+            database: Default::default(),
             not_applicable: None,
             system_log: Vec::new(),
             final_state: None,
@@ -177,6 +180,18 @@ impl SwarmWorld {
         }
         let system = super::systems::under_test(self)?;
         self.system_label = system.label();
+        self.database.report = None;
+        // A scenario on a named PostgreSQL server gets an observer of its own, which finds
+        // the run's backends by the application name given here.
+        let named = self
+            .database
+            .planned
+            .then(|| super::database::named_for_run(&system))
+            .flatten();
+        let (system, application) = match named {
+            Some((named, application)) => (named, Some(application)),
+            None => (system, None),
+        };
         // A scenario that broke the engine on purpose keeps its own defect: it checks that
         // one defect is caught, and would fail (a false kill) under any other. Planted
         // defects live in the memory engine only.
@@ -192,7 +207,7 @@ impl SwarmWorld {
             self.system_label = "file (split across processes)".into();
             return Ok(());
         }
-        let prepared = if system == SystemSpec::Memory && self.process_faults.is_empty() {
+        let mut prepared = if system == SystemSpec::Memory && self.process_faults.is_empty() {
             None
         } else {
             match super::systems::prepare(&system, &self.config, &self.process_faults)? {
@@ -239,8 +254,22 @@ impl SwarmWorld {
                 }
             }
         }
+        let database = match (&application, &system) {
+            (Some(application), SystemSpec::Postgres(url)) => {
+                Some(super::database_driver::DatabaseDriver::start(
+                    url,
+                    application,
+                    self.database.faults.clone(),
+                    swarm.finished_counter(),
+                    self.config.item_count,
+                )?)
+            }
+            _ => None,
+        };
         let (swarm, watched) = watch_live(swarm, &self.config, &capture);
         let outcome = swarm.run(Arc::clone(&capture));
+        // The swarm holds the system's factory, and with it the opened coordinator.
+        drop(swarm);
         if let Some(view) = watched {
             view.end();
         }
@@ -257,11 +286,24 @@ impl SwarmWorld {
             })?;
         self.run_record = super::record::swarm(&self.config, 1, &system.kind());
         super::record::add_process_faults(&mut self.run_record, &self.process_faults);
+        super::record::add_database_faults(&mut self.run_record, &self.database.faults);
         self.evidence = Some(Evidence::from_capture(&capture)?);
         self.outcome = Some(outcome);
         self.final_state = prepared
             .as_ref()
             .map(|prepared| super::systems::read_back(prepared, self.evidence.as_ref()));
+        if let Some(driver) = database {
+            // Closing the coordinator first: its backends report their counts as they exit.
+            drop(prepared.take());
+            let (report, problems) = driver.finish();
+            self.database.report = Some(report);
+            anyhow::ensure!(
+                problems.is_empty(),
+                "the database faults went wrong (seed {}); the run is kept as evidence:\n  {}",
+                self.config.seed,
+                problems.join("\n  ")
+            );
+        }
         if let Some(child) = prepared.as_ref().and_then(|p| p.process.as_ref()) {
             let (mut problems, stderr) = child.faults();
             problems.extend(fault_problems.unwrap_or_default());

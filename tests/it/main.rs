@@ -49,6 +49,8 @@ mod report_contents;
 mod snapshots;
 // `spans check` on another tool's spans: mappings, NOT APPLICABLE, grouped skips, --json.
 mod spans_check;
+// features/database.feature on a throwaway cluster: crash-restart, dropped connections.
+mod database_faults;
 // `postgres://` against a throwaway cluster: one winner, leases, restarts, bad input.
 mod postgres;
 // Other systems under test: process-protocol failures, serve-process, the shipped features

@@ -11,6 +11,8 @@
 pub mod calls;
 /// Whole-run reads: the items to attach to, and the log the history checks compare.
 pub mod ledger;
+/// A connection of swarmspec's own: server statistics, and backends terminated on purpose.
+pub mod observer;
 /// Idempotent migrations and the schema version check.
 pub mod schema;
 /// The spec's URL, swarmspec's own parameters, and password redaction.
