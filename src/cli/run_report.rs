@@ -3,21 +3,17 @@
 
 use std::process::ExitCode;
 
-use swarmspec::evidence::{self, Evidence, SpanFilter};
+use swarmspec::evidence::{self, Evidence};
 use swarmspec::swarm::SwarmConfig;
 use swarmspec::telemetry::OpKind;
 
 /// The checks every swarm run answers: no double hold, one winning claim per item and
-/// stage, every item finished.
+/// stage (again only after a reap or release: a worker that dies has its items reaped and
+/// won by others), every item finished.
 pub(super) fn swarm_checks(evidence: &Evidence, config: &SwarmConfig) -> Vec<evidence::Verdict> {
     vec![
         evidence::history::no_overlapping_holds(&evidence.spans),
-        evidence::query::exactly_per_key(
-            &evidence.spans,
-            &SpanFilter::named("work.claim").with_attr("work.outcome", "claimed"),
-            &["work.item_id", "work.stage"],
-            1,
-        ),
+        evidence::tenure::one_win_per_tenure(&evidence.spans),
         evidence::history::every_item_finished(&evidence.spans, config.pipeline.len() - 1),
     ]
 }

@@ -42,6 +42,8 @@ pub mod retries;
 pub mod rollout;
 /// Edit distance for "did you mean" suggestions.
 pub mod spelling;
+/// One winning claim per item and stage, again only after a reap or release.
+pub mod tenure;
 /// One trace per work item across the roles it passed.
 pub mod traces;
 /// The verdict type.
