@@ -15,8 +15,12 @@ pub mod curves_html;
 pub mod limits;
 /// The same swarm with and without the live view attached.
 pub mod live;
+/// pgbench's conditional claim on the server under test: the database's own limit.
+pub mod pgbench;
 /// Round trips over the process protocol, to a Rust child and to the Python coordinator.
 pub mod protocol;
+/// The memory engine, file store and PostgreSQL side by side (`--postgres`).
+pub mod stores;
 /// Swarm runs at each capture level, and the memory probe.
 pub mod swarm;
 
@@ -57,6 +61,8 @@ pub struct BenchPlan {
     pub protocol_items: usize,
     /// The same against the shipped Python coordinator (slower by nature).
     pub python_protocol_items: usize,
+    /// Items per run of the store comparison (`--postgres`).
+    pub store_items: usize,
 }
 
 /// Runs per measurement: the issue asks for at least five.
@@ -78,6 +84,7 @@ impl BenchPlan {
             span_probe_items: 100_000,
             protocol_items: 100_000,
             python_protocol_items: 10_000,
+            store_items: 2_000,
         }
     }
 
@@ -94,6 +101,7 @@ impl BenchPlan {
             span_probe_items: 2_000,
             protocol_items: 2_000,
             python_protocol_items: 500,
+            store_items: 200,
             ..Self::full(cores)
         }
     }

@@ -32,6 +32,21 @@ pub struct BenchArgs {
     /// (default: all of it).
     #[arg(long, value_parser = super::numbers::Usize(super::numbers::Whole::Usize))]
     cores: Option<usize>,
+    /// Also compare the stores on this PostgreSQL server: the memory engine, a file store
+    /// and PostgreSQL at 1 and 8 processes × 100 and 1000 agents, beside pgbench's
+    /// conditional claim on the same server (the database's own limit). Written to
+    /// bench-stores.json beside --out. `scripts/pg-throwaway -- swarmspec bench
+    /// --only-postgres` measures on a throwaway cluster.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SWARMSPEC_POSTGRES_URL",
+        hide_env_values = true
+    )]
+    postgres: Option<String>,
+    /// Measure only the store comparison (needs --postgres).
+    #[arg(long, requires = "postgres")]
+    only_postgres: bool,
     /// Internal: run one memory probe of this many agents and print it as JSON.
     #[arg(long, hide = true)]
     probe_agents: Option<usize>,
@@ -60,6 +75,14 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchPlan::full(cores)
     };
     let exe = std::env::current_exe().context("finding the swarmspec binary for the probes")?;
+    if let (true, Some(spec)) = (args.only_postgres, &args.postgres) {
+        super::bench_stores::measure(&plan, &exe, spec, &args.out)?;
+        if created_out {
+            // The probe file of --out stays unwritten: only bench-stores.json was measured.
+            let _ = std::fs::remove_file(&args.out);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     eprintln!(
         "bench: {} runs per figure, {cores} cores{}",
         plan.repeats,
@@ -98,6 +121,9 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(&page, curves_html::page(curves))
             .with_context(|| format!("writing {}", page.display()))?;
         outln!("wrote {}", page.display());
+    }
+    if let Some(spec) = &args.postgres {
+        super::bench_stores::measure(&plan, &exe, spec, &args.out)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -19,6 +19,7 @@ macro_rules! out {
 
 mod audit_cmd;
 mod bench;
+mod bench_stores;
 mod command_store;
 mod compliance_cmd;
 mod docs;
