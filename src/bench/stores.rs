@@ -115,7 +115,10 @@ fn split_once(
         SplitStore::File(_) => SplitStore::File(scratch.path().join("store")),
         postgres => postgres,
     };
-    let shape = shape(plan, agents);
+    let mut shape = shape(plan, agents);
+    if matches!(store, SplitStore::File(_)) {
+        shape.item_count = file_items(plan);
+    }
     let split = SplitPlan {
         executable: exe.to_path_buf(),
         store,
@@ -136,6 +139,13 @@ fn split_once(
         )));
     }
     from_evidence(&run.evidence)
+}
+
+/// Items of a file-store run: a quarter of the others. The file store rewrites its state
+/// file under its lock on every operation, so a run costs the square of its items; at the
+/// full size one row would take minutes. Each row says its items.
+fn file_items(plan: &BenchPlan) -> usize {
+    (plan.store_items / 4).max(1)
 }
 
 fn shape(plan: &BenchPlan, agents: usize) -> SwarmShape {
@@ -235,6 +245,11 @@ pub fn run(
             let samples = repeat(plan.repeats, || {
                 split_once(plan, exe, store.clone(), processes, agents)
             })?;
+            let items = if name == "file" {
+                file_items(plan)
+            } else {
+                items
+            };
             let mut measured = row(name, processes, agents, items, &samples)?;
             if let (Ok(reference), "postgres") = (&pgbench, name) {
                 measured.claims_to_pgbench =

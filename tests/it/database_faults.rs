@@ -52,3 +52,46 @@ fn database_scenarios_pass_on_a_real_server() {
         assert!(report.contains(needle), "no «{needle}» in report.md");
     }
 }
+
+// Proves the store comparison measures every row on a real server: pgbench's claim rate as
+// the reference, each postgres row a share of it, no double hold in the merged spans, and
+// each of the targets judged (met or not) from this run's figures. One run per row
+// and a few items: the figures themselves are `swarmspec bench --postgres`'s to report.
+#[test]
+fn the_store_comparison_measures_every_row() {
+    use swarmspec::bench::{stores, BenchPlan};
+    let Some(server) = super::postgres::Throwaway::start() else {
+        return;
+    };
+    let plan = BenchPlan {
+        repeats: 1,
+        store_items: 40,
+        ..BenchPlan::quick(2)
+    };
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_swarmspec"));
+    let report = stores::run(&plan, exe, &server.url, &mut |_| {}).expect("measures");
+    assert!(
+        !report.server.contains(&server.url),
+        "the password is redacted"
+    );
+    let reference = report.pgbench_claims_per_s.as_ref();
+    if swarmspec::bench::pgbench::find().is_some() {
+        assert!(reference.is_some_and(|r| r.median > 0.0), "{report:#?}");
+    }
+    assert_eq!(
+        report.rows.len(),
+        2 + 2 * stores::SHAPES.len(),
+        "{report:#?}"
+    );
+    for row in &report.rows {
+        assert!(row.claims_per_s.median > 0.0, "{row:#?}");
+        assert_eq!(row.double_holds, 0, "{row:#?}");
+        let shared = row.store == "postgres" && reference.is_some();
+        assert_eq!(row.claims_to_pgbench.is_some(), shared, "{row:#?}");
+    }
+    assert!(report.targets.len() >= 3, "{report:#?}");
+    assert!(report
+        .targets
+        .iter()
+        .any(|t| t.target.contains("double holds") && t.met));
+}
