@@ -87,6 +87,7 @@ fn every_step_is_catalogued() {
         "memory",
         "systems",
         "reactions",
+        "database",
     ];
     let defined: usize = sources
         .iter()
