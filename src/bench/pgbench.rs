@@ -97,10 +97,7 @@ pub fn claims_per_s(
 ) -> Result<f64> {
     let url = PostgresUrl::parse(spec)?;
     let refuse = |problem: String| Error::Bench(format!("pgbench on {}: {problem}", url.redacted));
-    let config: tokio_postgres::Config = url
-        .connect
-        .parse()
-        .map_err(|error: tokio_postgres::Error| refuse(error.to_string()))?;
+    let config = url.config()?;
     let script_path = scratch.join("claim.sql");
     std::fs::write(&script_path, script()).map_err(|error| refuse(error.to_string()))?;
     let mut command = Command::new(pgbench);

@@ -34,12 +34,7 @@ impl Observer {
             system: url.redacted.clone(),
             problem,
         };
-        let config: tokio_postgres::Config =
-            url.connect
-                .parse()
-                .map_err(|error: tokio_postgres::Error| {
-                    refuse(format!("not a PostgreSQL URL: {}", describe(&error)))
-                })?;
+        let config = url.config()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("swarmspec-pg-observer")

@@ -57,6 +57,17 @@ pub struct PostgresUrl {
 const OWN_PARAMETERS: [&str; 4] = ["schema", "variant", "isolation", "pool"];
 
 impl PostgresUrl {
+    /// The connection settings tokio-postgres reads from `connect`; a refusal names the
+    /// redacted URL.
+    pub fn config(&self) -> Result<tokio_postgres::Config> {
+        self.connect
+            .parse()
+            .map_err(|error: tokio_postgres::Error| Error::System {
+                system: self.redacted.clone(),
+                problem: format!("not a PostgreSQL URL: {}", super::describe(&error)),
+            })
+    }
+
     /// Parses `postgres://user:<password>@host:port/db?schema=…&variant=…&isolation=…&pool=…`.
     pub fn parse(text: &str) -> Result<Self> {
         let text = text.trim();
