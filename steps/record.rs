@@ -21,6 +21,7 @@ fn faults(config: &SwarmConfig) -> String {
         (f.skew.is_some(), "skew"),
         (f.error_rate > 0.0, "errors"),
         (f.stall.is_some(), "stall"),
+        (f.lost_answer_rate > 0.0, "lost-answers"),
     ]
     .into_iter()
     .filter_map(|(on, kind)| on.then_some(kind))

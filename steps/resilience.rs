@@ -84,6 +84,13 @@ fn error_rate(world: &mut SwarmWorld, rate: Percent) {
     world.config.faults.error_rate = rate;
 }
 
+/// The coordinator applies that share of calls and then loses their answers, reproducibly
+/// from the seed: the agent sees an indefinite error for a call that took effect.
+#[given(expr = "the coordinator loses the answers to {percent} of calls after applying them")]
+fn lost_answers(world: &mut SwarmWorld, rate: Percent) {
+    world.config.faults.lost_answer_rate = rate.0;
+}
+
 /// A mix of faults (crashes, partition, slow agents, skew, errors) drawn from the seed.
 #[given("faults drawn from the seed")]
 fn drawn(world: &mut SwarmWorld) {

@@ -40,6 +40,9 @@ pub struct FaultSchedule {
     pub outages: Vec<Outage>,
     /// Share of calls (0–1) that fail at random, outside any outage.
     pub error_rate: f64,
+    /// Share of calls (0–1) that apply and then fail with an indefinite error: the answer
+    /// lost on its way back, as when a connection breaks during COMMIT.
+    pub lost_answer_rate: f64,
     /// Seed of the random failures.
     pub seed: u64,
 }
@@ -91,6 +94,25 @@ impl<C> Faulty<C> {
         }
         Ok(())
     }
+
+    /// Passes an applied call's answer on, or loses it at the schedule's rate. A refused
+    /// call applied nothing, so its error is passed on as it is.
+    fn deliver<T>(&self, answer: Result<T>) -> Result<T> {
+        if answer.is_err() || self.schedule.lost_answer_rate <= 0.0 {
+            return answer;
+        }
+        let draw: f64 = self
+            .rng
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .gen();
+        if draw < self.schedule.lost_answer_rate {
+            return Err(Error::Indefinite(
+                "injected lost answer: the call applied, its answer never arrived".into(),
+            ));
+        }
+        answer
+    }
 }
 
 impl<C: Coordinator> Coordinator for Faulty<C> {
@@ -107,7 +129,7 @@ impl<C: Coordinator> Coordinator for Faulty<C> {
     }
     fn claim(&self, agent: AgentId, item: WorkId, now_ns: u64) -> Result<ClaimOutcome> {
         self.gate(agent, now_ns)?;
-        self.inner.claim(agent, item, now_ns)
+        self.deliver(self.inner.claim(agent, item, now_ns))
     }
     fn progress(
         &self,
@@ -117,23 +139,23 @@ impl<C: Coordinator> Coordinator for Faulty<C> {
         now_ns: u64,
     ) -> Result<Ownership> {
         self.gate(agent, now_ns)?;
-        self.inner.progress(agent, item, percent, now_ns)
+        self.deliver(self.inner.progress(agent, item, percent, now_ns))
     }
     fn complete(&self, agent: AgentId, item: WorkId, now_ns: u64) -> Result<CompleteOutcome> {
         self.gate(agent, now_ns)?;
-        self.inner.complete(agent, item, now_ns)
+        self.deliver(self.inner.complete(agent, item, now_ns))
     }
     fn release(&self, agent: AgentId, item: WorkId, now_ns: u64) -> Result<Ownership> {
         self.gate(agent, now_ns)?;
-        self.inner.release(agent, item, now_ns)
+        self.deliver(self.inner.release(agent, item, now_ns))
     }
     fn handoff(&self, agent: AgentId, item: WorkId, now_ns: u64) -> Result<HandoffOutcome> {
         self.gate(agent, now_ns)?;
-        self.inner.handoff(agent, item, now_ns)
+        self.deliver(self.inner.handoff(agent, item, now_ns))
     }
     fn heartbeat(&self, agent: AgentId, now_ns: u64) -> Result<()> {
         self.gate(agent, now_ns)?;
-        self.inner.heartbeat(agent, now_ns)
+        self.deliver(self.inner.heartbeat(agent, now_ns))
     }
     fn reap_expired(&self, now_ns: u64) -> Result<Vec<Reaped>> {
         // The reaper is the coordinator's own housekeeping: faults of the client-facing API

@@ -290,6 +290,12 @@ impl SwarmConfig {
         if self.worker_threads == 0 {
             return fail("worker threads must be at least 1".into());
         }
+        if !(0.0..=1.0).contains(&self.faults.lost_answer_rate) {
+            return fail(format!(
+                "the lost-answer rate must be 0 to 1, got {}",
+                self.faults.lost_answer_rate
+            ));
+        }
         if !(0.0..=1.0).contains(&self.faults.error_rate) {
             return fail(format!(
                 "the error rate must be 0 to 1, got {}",

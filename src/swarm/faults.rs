@@ -93,6 +93,14 @@ pub struct Faults {
     /// A window in which the coordinator holds every call.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stall: Option<StallFault>,
+    /// Share of coordinator calls (0–1) that apply and then fail as if their answer were
+    /// lost on the way back, so the agent cannot tell whether they applied.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub lost_answer_rate: f64,
+}
+
+fn is_zero(rate: &f64) -> bool {
+    *rate == 0.0
 }
 
 impl Faults {

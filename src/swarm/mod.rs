@@ -234,12 +234,13 @@ impl Swarm {
                 Some(TeamId(partition.team)),
             ));
         }
-        if outages.is_empty() && faults.error_rate == 0.0 {
+        if outages.is_empty() && faults.error_rate == 0.0 && faults.lost_answer_rate == 0.0 {
             return Ok(engine);
         }
         let schedule = FaultSchedule {
             outages,
             error_rate: faults.error_rate,
+            lost_answer_rate: faults.lost_answer_rate,
             seed: self.config.seed,
         };
         Ok(Arc::new(Faulty::new(engine, schedule)))
