@@ -65,6 +65,21 @@ Feature: Resilience of the swarm under faults
     And every acknowledged write came from the agent holding the item
     And every submitted work item is completed
 
+  Scenario: calls that applied but whose answers were lost are settled by reading back
+    Given the coordinator loses the answers to 10 % of calls after applying them
+    And teams of sizes "10, 10"
+    And team 1 is cut off from the coordinator from 5 ms for 200 ms
+    And 0 progress reports per stage
+    And the agents race for the same items
+    When the swarm runs
+    Then every submitted work item is completed
+    And no work item was held by two agents at the same time
+    And no acknowledged completion was lost
+    And every acknowledged write came from the agent holding the item
+    And at least 1 "work.complete" spans have "work.outcome" = "lease_lost"
+    And at least 1 "work.complete" spans have "work.settled_by_read" = "true"
+    And at least 1 "work.claim" spans have "work.settled_by_read" = "true"
+
   Scenario: when every agent crashes, every item fails with a reason and the run still ends
     Given 20 agents crash at 15 ms
     When the swarm runs

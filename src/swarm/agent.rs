@@ -10,6 +10,8 @@ mod calls;
 mod pending;
 /// Finding work on the boards, and publishing finished items.
 mod pick;
+/// Settling a retried call whose earlier attempt may have applied.
+mod resolve;
 /// The spans of served calls: in the session's trace or the item's, with item attributes.
 mod spans;
 
@@ -333,7 +335,7 @@ impl Agent {
 
     /// Claims `item` at `stage` and, if it wins, carries the stage through to completion.
     async fn work_on(&mut self, item: WorkId, stage: usize) -> Result<(), Stop> {
-        let claim = match self
+        let mut claim = match self
             .call(OpKind::Claim, item, stage, |c, id, now| {
                 c.claim(id, item, now)
             })
@@ -347,7 +349,12 @@ impl Agent {
             }
             Err(stop) => return Err(stop),
         };
+        let settled;
+        (claim.value, settled) = self.settle_retried_claim(stage, claim.value, claim.attempt);
         let mut attrs = self.item_attrs(item, stage, claim.value.label(), claim.attempt);
+        if settled {
+            attrs.push(KeyValue::new("work.settled_by_read", true));
+        }
         if let (
             true,
             ClaimOutcome::Conflict {
@@ -391,12 +398,18 @@ impl Agent {
         self.heartbeat_if_due(item, stage)
             .await
             .inspect_err(|stop| self.note_abandoned(stop, item, stage))?;
-        let done = self
+        let mut done = self
             .call(OpKind::Complete, item, stage, |c, id, now| {
                 c.complete(id, item, now)
             })
             .await?;
-        let attrs = self.item_attrs(item, stage, done.value.label(), done.attempt);
+        let settled;
+        (done.value, settled) =
+            self.settle_retried_completion(item, stage, done.value, done.attempt);
+        let mut attrs = self.item_attrs(item, stage, done.value.label(), done.attempt);
+        if settled {
+            attrs.push(KeyValue::new("work.settled_by_read", true));
+        }
         self.record_item(item, OpKind::Complete, &done, attrs);
         self.mark(AgentState::Idle);
         match done.value {
