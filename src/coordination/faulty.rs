@@ -82,17 +82,19 @@ impl<C> Faulty<C> {
                 return Err(Error::Unavailable(format!("injected {what}")));
             }
         }
-        if self.schedule.error_rate > 0.0 {
-            let draw: f64 = self
-                .rng
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .gen();
-            if draw < self.schedule.error_rate {
-                return Err(Error::Unavailable("injected error".into()));
-            }
+        // No draw at a zero rate: the stream stays where a run without errors leaves it.
+        if self.schedule.error_rate > 0.0 && self.draw() < self.schedule.error_rate {
+            return Err(Error::Unavailable("injected error".into()));
         }
         Ok(())
+    }
+
+    /// The next draw of the seeded stream, in [0, 1).
+    fn draw(&self) -> f64 {
+        self.rng
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .gen()
     }
 
     /// Passes an applied call's answer on, or loses it at the schedule's rate. A refused
@@ -101,12 +103,7 @@ impl<C> Faulty<C> {
         if answer.is_err() || self.schedule.lost_answer_rate <= 0.0 {
             return answer;
         }
-        let draw: f64 = self
-            .rng
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .gen();
-        if draw < self.schedule.lost_answer_rate {
+        if self.draw() < self.schedule.lost_answer_rate {
             return Err(Error::Indefinite(
                 "injected lost answer: the call applied, its answer never arrived".into(),
             ));
