@@ -2,9 +2,13 @@
 //! "attached" is what `run --serve` with a page open does in this process — the view's
 //! sampling and invariant-checking threads, the HTTP server, and one client subscribed to
 //! the event stream reading every event (the browser's drawing happens in the browser's
-//! process, so it is not part of the swarm's cost). Runs alternate, watched and not, so a
-//! machine that gets busier during the bench slows both alike; the figure is the ratio of
-//! the medians.
+//! process, so it is not part of the swarm's cost).
+//!
+//! On two cores one run's rate wanders by ±15 % either way, more than the 5 % to be shown,
+//! so the runs come in pairs, one watched and one not, in ABBA order (unwatched first in
+//! even pairs, watched first in odd ones): a machine that gets busier or a heap that grows
+//! over the bench weighs on both sides alike. The figure is the median of the pairs'
+//! ratios, which a single slow run moves less than a ratio of two medians.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -34,7 +38,13 @@ pub struct LiveOverhead {
     /// Events the client read per watched run (at least one a run, or the client never
     /// subscribed and the figure measures nothing).
     pub events_read: Vec<u64>,
-    /// Median watched over median unwatched (1.0: no cost).
+    /// Each pair's watched rate over its unwatched rate, in pair order.
+    pub pair_ratios: Vec<f64>,
+    /// Invariant snapshots the view checked per watched run: the first before the agents
+    /// start, the last after they end, so only a count above two shows the checker ran
+    /// while they did.
+    pub snapshots: Vec<u64>,
+    /// The median of the pairs' ratios (1.0: no cost).
     pub ratio: f64,
 }
 
@@ -70,9 +80,16 @@ fn subscribe(addr: SocketAddr, stop: &AtomicBool) -> u64 {
     events
 }
 
-/// One swarm of `shape` with the live view attached and a client subscribed: its claim
-/// rate over the agents' window, and the events the client read.
-fn watched_once(shape: &SwarmShape) -> Result<(f64, u64)> {
+/// One watched run: its claim rate over the agents' window, the events the client read and
+/// the invariant snapshots the view checked.
+struct Watched {
+    rate_per_s: f64,
+    events: u64,
+    snapshots: u64,
+}
+
+/// One swarm of `shape` with the live view attached and a client subscribed.
+fn watched_once(shape: &SwarmShape) -> Result<Watched> {
     let capture = Arc::new(Capture::with_level(BENCH_SEED, shape.level));
     let swarm = Swarm::new(shape.config());
     let view = Arc::new(LiveRun::new(
@@ -114,32 +131,47 @@ fn watched_once(shape: &SwarmShape) -> Result<(f64, u64)> {
         .summary(OpKind::Claim)
         .map_or(0.0, |s| s.count as f64);
     let window_s = (outcome.agents_duration_ns as f64 / 1e9).max(f64::MIN_POSITIVE);
-    Ok((claims / window_s, events))
+    Ok(Watched {
+        rate_per_s: claims / window_s,
+        events,
+        snapshots: view.invariant_snapshots(),
+    })
 }
 
-/// `repeats` runs each way, alternating, starting unwatched.
-pub fn measure(shape: &SwarmShape, repeats: usize) -> Result<LiveOverhead> {
-    let (mut unwatched, mut watched, mut events_read) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..repeats {
-        let Sample { rate_per_s, .. } = swarm_once(shape)?;
+/// `pairs` pairs of runs, one unwatched and one watched, in ABBA order.
+pub fn measure(shape: &SwarmShape, pairs: usize) -> Result<LiveOverhead> {
+    let (mut unwatched, mut watched) = (Vec::new(), Vec::new());
+    let (mut events_read, mut snapshots, mut pair_ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for pair in 0..pairs {
+        let (plain, seen) = if pair % 2 == 0 {
+            let plain = swarm_once(shape)?;
+            (plain, watched_once(shape)?)
+        } else {
+            let seen = watched_once(shape)?;
+            (swarm_once(shape)?, seen)
+        };
+        let Sample { rate_per_s, .. } = plain;
+        pair_ratios.push(if rate_per_s > 0.0 {
+            seen.rate_per_s / rate_per_s
+        } else {
+            0.0
+        });
         unwatched.push(rate_per_s);
-        let (rate, events) = watched_once(shape)?;
-        watched.push(rate);
-        events_read.push(events);
+        watched.push(seen.rate_per_s);
+        events_read.push(seen.events);
+        snapshots.push(seen.snapshots);
     }
     let none = || Error::Capture("no live-overhead sample".into());
+    let ratio = Stats::of(pair_ratios.clone()).ok_or_else(none)?.median;
     let unwatched = Stats::of(unwatched).ok_or_else(none)?;
     let watched = Stats::of(watched).ok_or_else(none)?;
-    let ratio = if unwatched.median > 0.0 {
-        watched.median / unwatched.median
-    } else {
-        0.0
-    };
     Ok(LiveOverhead {
         shape: *shape,
         unwatched,
         watched,
         events_read,
+        pair_ratios,
+        snapshots,
         ratio,
     })
 }

@@ -63,6 +63,14 @@ pub struct BenchPlan {
     pub python_protocol_items: usize,
     /// Items per run of the store comparison (`--postgres`).
     pub store_items: usize,
+    /// Items of the watched-and-not swarm. A million keeps the agents busy about a second
+    /// on two cores, in which the checker (at most every half second) may run once or not
+    /// at all: the snapshot counts say which. Two million were tried and held 11 GB, as
+    /// each check decodes every span held.
+    pub live_items: usize,
+    /// Watched-and-not pairs: more than `repeats`, as the difference sought (5 %) is
+    /// smaller than one run's noise.
+    pub live_pairs: usize,
 }
 
 /// Runs per measurement: the issue asks for at least five.
@@ -85,6 +93,8 @@ impl BenchPlan {
             protocol_items: 100_000,
             python_protocol_items: 10_000,
             store_items: 2_000,
+            live_items: 1_000_000,
+            live_pairs: 9,
         }
     }
 
@@ -102,6 +112,8 @@ impl BenchPlan {
             protocol_items: 2_000,
             python_protocol_items: 500,
             store_items: 200,
+            live_items: 5_000,
+            live_pairs: 3,
             ..Self::full(cores)
         }
     }
@@ -310,8 +322,8 @@ pub fn run(plan: &BenchPlan, exe: &Path, progress: &mut dyn FnMut(&str)) -> Resu
         }));
         progress(name);
     }
-    let watched = shape(CaptureLevel::Spans, cores, spread, real, items);
-    let live_overhead = live::measure(&watched, plan.repeats)?;
+    let watched = shape(CaptureLevel::Spans, cores, spread, real, plan.live_items);
+    let live_overhead = live::measure(&watched, plan.live_pairs)?;
     progress("swarm watched by the live view, and not");
     let memory = plan
         .memory_agent_counts

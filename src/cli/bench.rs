@@ -220,8 +220,9 @@ fn print_table(report: &BenchReport) -> anyhow::Result<()> {
     let live = &report.live_overhead;
     outln!(
         "\nlive view: swarm with every span, {} agents, {} items; claims M/s unwatched {}, \
-         watched (view attached, one client reading {} events per run) {}; watched / \
-         unwatched {:.3} ({:+.1} %, target ≥ 0.950)",
+         watched (view attached, one client reading {} events and the checker taking {} \
+         snapshots per run) {}; median of {} ABBA pairs' watched / unwatched {:.3} ({:+.1} %, \
+         target ≥ 0.950; pairs {})",
         live.shape.agent_count,
         live.shape.item_count,
         spread(&live.unwatched, 1e6, 3),
@@ -230,9 +231,20 @@ fn print_table(report: &BenchReport) -> anyhow::Result<()> {
             .map(u64::to_string)
             .collect::<Vec<_>>()
             .join("/"),
+        live.snapshots
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join("/"),
         spread(&live.watched, 1e6, 3),
+        live.pair_ratios.len(),
         live.ratio,
-        (live.ratio - 1.0) * 100.0
+        (live.ratio - 1.0) * 100.0,
+        live.pair_ratios
+            .iter()
+            .map(|r| format!("{r:.3}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     outln!(
         "\n{:<12} {:>28} {:>28} {:>16}",

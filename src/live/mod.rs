@@ -166,6 +166,11 @@ impl LiveRun {
         })
     }
 
+    /// Invariant snapshots checked so far (the latest panel's count).
+    pub fn invariant_snapshots(&self) -> u64 {
+        lock(&self.state).panel.snapshots
+    }
+
     /// What the page says about this run before any number moves.
     pub(crate) fn info(&self) -> &RunInfo {
         &self.info

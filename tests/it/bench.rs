@@ -51,6 +51,18 @@ fn quick_bench_writes_every_section() {
         assert!(live[side]["median"].as_f64() > Some(0.0), "{live}");
     }
     assert!(live["ratio"].as_f64() > Some(0.0), "{live}");
+    let pairs = live["pair_ratios"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        pairs.len(),
+        3,
+        "the quick plan's pairs, each a ratio: {live}"
+    );
+    assert!(pairs.iter().all(|r| r.as_f64() > Some(0.0)), "{live}");
+    let snapshots = live["snapshots"].as_array().cloned().unwrap_or_default();
+    assert!(
+        snapshots.len() == 3 && snapshots.iter().all(|n| n.as_u64() >= Some(2)),
+        "the checker took its first and its after-the-end snapshot in every run: {live}"
+    );
     let events = live["events_read"].as_array().cloned().unwrap_or_default();
     assert!(
         !events.is_empty() && events.iter().all(|e| e.as_u64() > Some(0)),

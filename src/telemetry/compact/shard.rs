@@ -84,36 +84,49 @@ pub(super) enum PartStatus<'a> {
     Error(&'a str),
 }
 
-/// Append-only storage in fixed-size chunks.
+/// Append-only storage in fixed-size chunks. A full chunk never changes again, so it sits
+/// behind an `Arc` and a snapshot shares it instead of copying it; only the chunk being
+/// filled is copied. Freezing a shard under its lock then costs a pointer per full chunk and
+/// at most one chunk's copy, however many spans it holds, and agents storing spans on that
+/// shard wait for that much only. Storing is a plain push (no atomic), as before.
 #[derive(Debug, Clone)]
 struct Chunked<T> {
-    chunks: Vec<Vec<T>>,
+    full: Vec<Arc<Vec<T>>>,
+    tail: Vec<T>,
     len: usize,
 }
 
 impl<T: Copy> Chunked<T> {
     fn new() -> Self {
         Self {
-            chunks: Vec::new(),
+            full: Vec::new(),
+            tail: Vec::new(),
             len: 0,
         }
     }
 
     fn push(&mut self, value: T) {
-        if self.len.is_multiple_of(CHUNK_LEN) {
-            self.chunks.push(Vec::with_capacity(CHUNK_LEN));
+        if self.tail.len() == CHUNK_LEN {
+            let filled = std::mem::replace(&mut self.tail, Vec::with_capacity(CHUNK_LEN));
+            self.full.push(Arc::new(filled));
+        } else if self.tail.capacity() == 0 {
+            self.tail.reserve_exact(CHUNK_LEN);
         }
-        let last = self.chunks.len() - 1;
-        self.chunks[last].push(value);
+        self.tail.push(value);
         self.len += 1;
     }
 
     fn get(&self, index: usize) -> T {
-        self.chunks[index / CHUNK_LEN][index % CHUNK_LEN]
+        let (chunk, offset) = (index / CHUNK_LEN, index % CHUNK_LEN);
+        match self.full.get(chunk) {
+            Some(full) => full[offset],
+            None => self.tail[offset],
+        }
     }
 
     fn capacity_bytes(&self) -> usize {
-        self.chunks.len() * CHUNK_LEN * std::mem::size_of::<T>()
+        let chunks = self.full.len() + usize::from(self.tail.capacity() > 0);
+        chunks * CHUNK_LEN * std::mem::size_of::<T>()
     }
 }
 
@@ -308,10 +321,10 @@ impl Shard {
         Some(())
     }
 
-    /// A copy of what reading the spans needs, taken under the shard's lock so the lock is
-    /// held for a few copies of plain data (records, attributes, string handles), not for
-    /// decoding every span into owned strings: agents storing spans on this shard wait
-    /// for the copy only.
+    /// What reading the spans needs, taken under the shard's lock so the lock is held for
+    /// shared full chunks, one copied chunk each of records and attributes, and the string
+    /// handles, not for decoding every span into owned strings: agents storing spans on
+    /// this shard wait for that only.
     pub(super) fn freeze(&self) -> Frozen {
         Frozen {
             spans: self.spans.clone(),
@@ -381,5 +394,30 @@ impl Frozen {
             attributes,
         };
         (span.sequence, record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Proves values read back in order across chunk boundaries, and that a copy taken
+    // mid-chunk keeps what it saw while the original goes on filling the same chunk.
+    #[test]
+    fn chunks_share_full_chunks_and_copy_the_tail() {
+        let mut chunked = Chunked::new();
+        for value in 0..CHUNK_LEN + 10 {
+            chunked.push(value);
+        }
+        let frozen = chunked.clone();
+        for value in CHUNK_LEN + 10..2 * CHUNK_LEN + 1 {
+            chunked.push(value);
+        }
+        assert!(Arc::ptr_eq(&frozen.full[0], &chunked.full[0]));
+        assert_eq!(frozen.len, CHUNK_LEN + 10);
+        assert_eq!(frozen.tail.len(), 10);
+        assert!((0..frozen.len).all(|index| frozen.get(index) == index));
+        assert!((0..chunked.len).all(|index| chunked.get(index) == index));
+        assert_eq!(chunked.capacity_bytes(), 3 * CHUNK_LEN * 8);
     }
 }
