@@ -40,9 +40,9 @@ pub struct LiveOverhead {
     pub events_read: Vec<u64>,
     /// Each pair's watched rate over its unwatched rate, in pair order.
     pub pair_ratios: Vec<f64>,
-    /// Invariant snapshots the view checked per watched run: the first before the agents
-    /// start, the last after they end, so only a count above two shows the checker ran
-    /// while they did.
+    /// Invariant snapshots the view checked per watched run: the last after the agents
+    /// end, the first usually before they start (a run of milliseconds may end first), so
+    /// only a count above two shows the checker ran while they did.
     pub snapshots: Vec<u64>,
     /// The median of the pairs' ratios (1.0: no cost).
     pub ratio: f64,

@@ -60,8 +60,8 @@ fn quick_bench_writes_every_section() {
     assert!(pairs.iter().all(|r| r.as_f64() > Some(0.0)), "{live}");
     let snapshots = live["snapshots"].as_array().cloned().unwrap_or_default();
     assert!(
-        snapshots.len() == 3 && snapshots.iter().all(|n| n.as_u64() >= Some(2)),
-        "the checker took its first and its after-the-end snapshot in every run: {live}"
+        snapshots.len() == 3 && snapshots.iter().all(|n| n.as_u64() >= Some(1)),
+        "the checker took at least its after-the-end snapshot in every run: {live}"
     );
     let events = live["events_read"].as_array().cloned().unwrap_or_default();
     assert!(
