@@ -1,15 +1,16 @@
 //! The seeded swarm simulator.
 //!
-//! `Swarm::run` builds a runtime (single-threaded with a paused clock in deterministic mode,
-//! multi-threaded on the real clock in throughput mode), submits the workload through a
-//! least-loaded balancer, starts one tokio task per agent and a lease reaper, and waits for
-//! every item to finish (or the deadline). Its evidence is left in the `Capture`.
+//! `Swarm::run` picks an executor (the discrete-event one on virtual time in deterministic
+//! mode, tokio's multi-threaded runtime on the real clock in throughput mode), submits the
+//! workload through a least-loaded balancer, starts one task per agent and a lease reaper,
+//! and waits for every item to finish (or the deadline). Its evidence is left in the
+//! `Capture`.
 
 /// Per-agent behaviour.
 pub mod agent;
 /// Append-only work boards per team and stage.
 pub mod board;
-/// Run-relative time on tokio's (possibly paused) clock.
+/// Run-relative time: virtual in deterministic mode, real in throughput mode.
 pub mod clock;
 /// Run configuration and its validation.
 pub mod config;
@@ -25,8 +26,12 @@ pub mod processes;
 pub mod reaper;
 /// State shared by the run's tasks.
 pub mod shared;
+/// The discrete-event executor of deterministic runs: virtual time, timers, a run queue.
+pub mod sim;
 /// The store a split swarm's processes share: a file store or a PostgreSQL schema.
 pub mod split_store;
+/// Spawning and joining a run's tasks on the mode's executor.
+pub mod tasks;
 /// The time-stamp counter as a cheap real clock.
 pub mod tsc;
 /// For runs attached to shared state: counts unfinished items in the store.
@@ -149,25 +154,35 @@ impl Swarm {
     /// Runs to completion, leaving spans and histograms in `capture`.
     pub fn run(&self, capture: Arc<Capture>) -> Result<RunOutcome> {
         self.config.validate()?;
-        let runtime = match self.config.mode {
-            Mode::Deterministic => tokio::runtime::Builder::new_current_thread()
-                .enable_time()
-                .start_paused(true)
-                .build()?,
-            Mode::Throughput => tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(self.config.worker_threads)
-                .enable_time()
-                .build()?,
-        };
+        let seed = self.config.seed;
         // The run gets a thread of its own, so it works the same whether the caller is plain
         // code or already inside an executor (cucumber's, or a tokio runtime): the SDK's
         // simple span processor blocks on each export and refuses to nest in another executor.
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| runtime.block_on(self.run_inside(capture)))
-                .join()
-                .map_err(|_| Error::Capture("the swarm run panicked".into()))?
-        })
+        let outcome = match self.config.mode {
+            Mode::Deterministic => std::thread::scope(|scope| {
+                scope
+                    .spawn(|| {
+                        // The executor's tasks need not be 'static: they borrow nothing but
+                        // what this thread owns until it returns.
+                        let run = self.run_inside(capture);
+                        sim::block_on(run)
+                            .map_err(|error| Error::Capture(format!("{error} (seed {seed})")))?
+                    })
+                    .join()
+            }),
+            Mode::Throughput => {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(self.config.worker_threads)
+                    .enable_time()
+                    .build()?;
+                std::thread::scope(|scope| {
+                    scope
+                        .spawn(|| runtime.block_on(self.run_inside(capture)))
+                        .join()
+                })
+            }
+        };
+        outcome.map_err(|_| Error::Capture(format!("the swarm run panicked (seed {seed})")))?
     }
 
     fn plan_agents(&self) -> Vec<AgentPlan> {
@@ -311,13 +326,13 @@ impl Swarm {
         };
         let watcher = shared
             .counted_externally
-            .then(|| tokio::spawn(watcher::run(Arc::clone(&shared))));
+            .then(|| tasks::spawn(config.mode, watcher::run(Arc::clone(&shared))));
         let (stop_reaper, reaper_stop) = tokio::sync::watch::channel(false);
         // A system without server-side reaping has no expired leases to reopen.
         let reaper = self
             .capabilities
             .reap
-            .then(|| tokio::spawn(reaper::run(Arc::clone(&shared), reaper_stop)));
+            .then(|| tasks::spawn(config.mode, reaper::run(Arc::clone(&shared), reaper_stop)));
         let agents_start_ns = clock.now_ns();
         let plans = self.plan_agents();
         if let Some(live) = &self.live {
@@ -325,12 +340,13 @@ impl Swarm {
         }
         let handles: Vec<_> = plans
             .into_iter()
-            .map(|plan| tokio::spawn(agent::run(Arc::clone(&shared), plan)))
+            .map(|plan| tasks::spawn(config.mode, agent::run(Arc::clone(&shared), plan)))
             .collect();
         let mut agents_crashed = 0;
         let mut deadline_hit = false;
         for handle in handles {
             let report = handle
+                .join()
                 .await
                 .map_err(|error| Error::Capture(format!("an agent task failed: {error}")))??;
             agents_crashed += usize::from(report.crashed);
@@ -342,11 +358,13 @@ impl Swarm {
         let _ = stop_reaper.send(true);
         if let Some(reaper) = reaper {
             reaper
+                .join()
                 .await
                 .map_err(|error| Error::Capture(format!("the reaper task failed: {error}")))?;
         }
         if let Some(watcher) = watcher {
             watcher
+                .join()
                 .await
                 .map_err(|error| Error::Capture(format!("the watcher task failed: {error}")))??;
         }

@@ -63,7 +63,7 @@ impl Agent {
     /// `timeout_at`; says whether it timed out.
     async fn serve_simulated(&mut self, start_ns: u64, timeout_at: Option<u64>) -> bool {
         if std::mem::take(&mut self.burst_first_call) {
-            tokio::task::yield_now().await;
+            self.shared.clock.yield_now().await;
             return false;
         }
         let mean = self
