@@ -94,7 +94,7 @@ impl BenchPlan {
             python_protocol_items: 10_000,
             store_items: 2_000,
             live_items: 1_000_000,
-            live_pairs: 9,
+            live_pairs: 15,
         }
     }
 

@@ -95,18 +95,52 @@ fn from_verdict(name: &'static str, verdict: Verdict) -> CheckState {
 }
 
 /// When the next snapshot may be taken: at least `MIN_GAP` after the last, and at least
-/// `COST_FACTOR` times as long as the last check took, so checking uses at most about one
-/// part in `COST_FACTOR` of one core.
+/// `COST_FACTOR` times as long as the *next* check is expected to take, so checking uses at
+/// most about one part in `COST_FACTOR` of one core. The next check's cost is predicted
+/// from the spans held now and the cost per span the last large check measured: a gap set
+/// from the last check's own cost let a check of a few spans early in a run be followed, half
+/// a second later, by one of millions (about 2.5 µs a span on two cores, so ten seconds
+/// for a million items' spans), which slowed the swarm by a third while it ran.
 #[derive(Debug, Clone, Copy)]
-pub struct Cadence;
+pub struct Cadence {
+    /// Nanoseconds a span cost to check, as last measured (or assumed, before any large
+    /// check).
+    ns_per_span: f64,
+}
+
+impl Default for Cadence {
+    fn default() -> Self {
+        Self {
+            ns_per_span: Self::ASSUMED_NS_PER_SPAN,
+        }
+    }
+}
 
 impl Cadence {
     /// The shortest gap between snapshots.
     pub const MIN_GAP: Duration = Duration::from_millis(500);
     /// Gap per unit of check time.
     pub const COST_FACTOR: u32 = 20;
+    /// The cost per span assumed until a check of `LEARN_FROM_SPANS` or more measures it:
+    /// what decoding and checking cost on the two-core machine the bench runs on.
+    pub const ASSUMED_NS_PER_SPAN: f64 = 2_500.0;
+    /// Checks of fewer spans are mostly fixed cost, so they do not set the rate.
+    pub const LEARN_FROM_SPANS: usize = 10_000;
 
-    /// The wait after a check that took `took`.
+    /// Learns the cost per span from a check of `spans` that took `took`.
+    pub fn learn(&mut self, spans: usize, took: Duration) {
+        if spans >= Self::LEARN_FROM_SPANS {
+            self.ns_per_span = took.as_nanos() as f64 / spans as f64;
+        }
+    }
+
+    /// The gap the next check, of `spans`, needs since the last one ended.
+    pub fn gap_before(&self, spans: usize) -> Duration {
+        let predicted = Duration::from_secs_f64(self.ns_per_span * spans as f64 / 1e9);
+        Self::gap_after(predicted)
+    }
+
+    /// The gap after (or before) a check that takes `took`.
     pub fn gap_after(took: Duration) -> Duration {
         (took * Self::COST_FACTOR).max(Self::MIN_GAP)
     }
@@ -143,13 +177,23 @@ mod tests {
         assert!(!broken.checks[0].evidence.is_empty());
     }
 
-    // Proves the cadence never checks more often than MIN_GAP and backs off with cost.
+    // Proves the cadence never checks more often than MIN_GAP, backs off with the predicted
+    // cost of the next check (spans held × cost per span), and learns the cost per span
+    // from large checks only.
     #[test]
-    fn cadence_backs_off_with_cost() {
+    fn cadence_backs_off_with_the_next_checks_cost() {
         assert_eq!(Cadence::gap_after(Duration::ZERO), Cadence::MIN_GAP);
         assert_eq!(
             Cadence::gap_after(Duration::from_millis(100)),
             Duration::from_secs(2)
         );
+        let mut cadence = Cadence::default();
+        assert_eq!(cadence.gap_before(0), Cadence::MIN_GAP);
+        // 2.5 µs a span: 4 million spans would take 10 s, so wait 200 s.
+        assert_eq!(cadence.gap_before(4_000_000), Duration::from_secs(200));
+        cadence.learn(100, Duration::from_secs(1));
+        assert_eq!(cadence.gap_before(4_000_000), Duration::from_secs(200));
+        cadence.learn(1_000_000, Duration::from_millis(100));
+        assert_eq!(cadence.gap_before(4_000_000), Duration::from_secs(8));
     }
 }

@@ -128,29 +128,44 @@ fn check_loop(run: &LiveRun, stop: &AtomicBool) {
     yield_to_the_swarm();
     let scanner = SecretScanner::new();
     let mut snapshots = 0;
+    let mut cadence = Cadence::default();
+    let mut last_ended: Option<Instant> = None;
+    // The end of the run cuts any gap short: the final check comes promptly.
+    let end_unchecked = || run.ended() && !run.checked_after_end.load(Ordering::Acquire);
     loop {
         let mut gap = Cadence::MIN_GAP;
         let done = run.checked_after_end.load(Ordering::Acquire);
         if let (Some(capture), false) = (run.capture(), done) {
             // Read before the snapshot: a snapshot taken after the end holds every span.
             let ended = run.ended();
+            let due = cadence.gap_before(capture.span_count().unwrap_or(0));
+            let waited = last_ended.map_or(due, |at| at.elapsed());
+            if !ended && waited < due {
+                if sleep_unless(stop, (due - waited).min(Cadence::MIN_GAP), end_unchecked) {
+                    return;
+                }
+                continue;
+            }
             let began = Instant::now();
             snapshots += 1;
             let panel = match capture.spans() {
-                Ok(spans) => scrubbed(invariants::check(&spans, snapshots), &scanner),
+                Ok(spans) => {
+                    let panel = invariants::check(&spans, snapshots);
+                    cadence.learn(spans.len(), began.elapsed());
+                    scrubbed(panel, &scanner)
+                }
                 Err(error) => InvariantPanel {
                     problem: Some(error.to_string()),
                     ..InvariantPanel::default()
                 },
             };
             gap = Cadence::gap_after(began.elapsed());
+            last_ended = Some(Instant::now());
             lock(&run.state).panel = panel;
             if ended {
                 run.checked_after_end.store(true, Ordering::Release);
             }
         }
-        // The end of the run cuts a long gap short: the final check comes promptly.
-        let end_unchecked = || run.ended() && !run.checked_after_end.load(Ordering::Acquire);
         if sleep_unless(stop, gap, end_unchecked) {
             return;
         }
