@@ -58,12 +58,29 @@ impl AgentState {
     }
 }
 
+/// Swarms up to this many agents give each agent's byte a cache line of its own (at most
+/// 1 MiB): agents on different cores storing bytes of one line slow each other on every
+/// state change, as the coordinator's packed heartbeats did. Larger swarms keep one byte
+/// an agent, as the per-agent memory budget matters more there and any two agents share
+/// a line less often.
+const PADDED_AGENTS_MAX: usize = 16_384;
+/// Bytes between two agents' states when padded: one cache line.
+const CACHE_LINE: usize = 64;
+
 /// Who each agent is: its team and role, set once by the run that plans the agents.
 #[derive(Debug)]
 struct Layout {
     /// Per agent: (team, role name).
     agents: Vec<(u32, &'static str)>,
+    /// Agent `i`'s state is at `i * stride`.
     states: Vec<AtomicU8>,
+    stride: usize,
+}
+
+impl Layout {
+    fn state(&self, index: usize) -> Option<&AtomicU8> {
+        self.states.get(index.checked_mul(self.stride)?)
+    }
 }
 
 /// Agents' states for one run, shared between the swarm (which writes) and the live view
@@ -94,14 +111,25 @@ impl LiveAgents {
     /// a second run on the same board (a determinism check) leaves the first layout.
     pub fn lay_out(&self, agents: impl IntoIterator<Item = (u32, &'static str)>) {
         let agents: Vec<_> = agents.into_iter().collect();
-        let states = agents.iter().map(|_| AtomicU8::new(0)).collect();
-        let _ = self.layout.set(Layout { agents, states });
+        let stride = if agents.len() <= PADDED_AGENTS_MAX {
+            CACHE_LINE
+        } else {
+            1
+        };
+        let states = (0..agents.len() * stride)
+            .map(|_| AtomicU8::new(0))
+            .collect();
+        let _ = self.layout.set(Layout {
+            agents,
+            states,
+            stride,
+        });
     }
 
     /// Notes agent `index`'s new state (ignored for an index the layout does not have).
     #[inline]
     pub fn set(&self, index: usize, state: AgentState) {
-        if let Some(slot) = self.layout.get().and_then(|l| l.states.get(index)) {
+        if let Some(slot) = self.layout.get().and_then(|l| l.state(index)) {
             slot.store(state as u8, Ordering::Relaxed);
         }
     }
@@ -122,7 +150,8 @@ impl LiveAgents {
             return Vec::new();
         };
         let mut groups: BTreeMap<(u32, &'static str), [u32; 6]> = BTreeMap::new();
-        for (&(team, role), state) in layout.agents.iter().zip(&layout.states) {
+        let states = layout.states.iter().step_by(layout.stride);
+        for (&(team, role), state) in layout.agents.iter().zip(states) {
             let state = AgentState::from_byte(state.load(Ordering::Relaxed));
             groups.entry((team, role)).or_default()[state as usize] += 1;
         }
