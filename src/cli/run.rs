@@ -380,9 +380,6 @@ pub(super) fn run_keeping_export(
     }
     .with_context(|| format!("the swarm run failed (seed {})", config.seed))?;
     let wall = started.elapsed();
-    if let Some(watching) = &watching {
-        watching.run.end();
-    }
     if let Some(file) = &span_file {
         file.finish().context("writing the spans to --spans-out")?;
     }
@@ -392,6 +389,9 @@ pub(super) fn run_keeping_export(
         *receipt = Some(report);
     }
     if args.attach {
+        if let Some(watching) = &watching {
+            watching.run.end();
+        }
         // A worker's evidence is judged by whoever merges all workers' span files.
         outln!(
             "worker: {} agents, seed {}, {} spans, {:.3} s, {} items unfinished in the store",
@@ -404,6 +404,9 @@ pub(super) fn run_keeping_export(
         return Ok(ExitCode::SUCCESS);
     }
     let evidence = Evidence::from_capture(&capture).context("reading the capture")?;
+    if let Some(watching) = &watching {
+        watching.run.end_with(&evidence.spans);
+    }
     if args.check_determinism {
         check_determinism(&config, &evidence)?;
     }

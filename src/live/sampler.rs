@@ -161,9 +161,14 @@ fn check_loop(run: &LiveRun, stop: &AtomicBool) {
             };
             gap = Cadence::gap_after(began.elapsed());
             last_ended = Some(Instant::now());
-            lock(&run.state).panel = panel;
-            if ended {
-                run.checked_after_end.store(true, Ordering::Release);
+            // Under the state lock: a final panel set meanwhile (`LiveRun::end_with`) is
+            // newer than this one and stays.
+            let mut state = lock(&run.state);
+            if !run.checked_after_end.load(Ordering::Acquire) {
+                state.panel = panel;
+                if ended {
+                    run.checked_after_end.store(true, Ordering::Release);
+                }
             }
         }
         if sleep_unless(stop, gap, end_unchecked) {
