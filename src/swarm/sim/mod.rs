@@ -163,15 +163,9 @@ const MAIN: TaskId = 0;
 fn run_to_end<T>(mut main: Pin<&mut impl Future<Output = T>>) -> Result<T, SimError> {
     let inbox: Arc<Inbox> = Arc::default();
     let mut wakers: Vec<Option<Waker>> = Vec::new();
-    let main_task = with_state(|state| {
-        state.tasks.push(None);
-        state.timer_token.push(0);
-        state.queued.push(false);
-        state.alive.push(true);
-        state.live += 1;
-        enqueue(state, MAIN);
-        MAIN
-    });
+    // `main` is polled in place, so its slot holds no future.
+    let main_task = with_state(|state| add_task(state, None));
+    debug_assert_eq!(main_task, MAIN);
     loop {
         while let Some(task) = next_ready(&inbox) {
             if task != main_task {
@@ -276,17 +270,20 @@ fn advance_time() -> bool {
     })
 }
 
+/// A new live task, queued to run: its id is its position in every per-task table.
+fn add_task(state: &mut State, future: Option<Boxed>) -> TaskId {
+    let task = state.tasks.len();
+    state.tasks.push(future);
+    state.timer_token.push(0);
+    state.queued.push(false);
+    state.alive.push(true);
+    state.live += 1;
+    enqueue(state, task);
+    task
+}
+
 fn spawn_boxed(future: Boxed) -> TaskId {
-    with_state(|state| {
-        let task = state.tasks.len();
-        state.tasks.push(Some(future));
-        state.timer_token.push(0);
-        state.queued.push(false);
-        state.alive.push(true);
-        state.live += 1;
-        enqueue(state, task);
-        task
-    })
+    with_state(|state| add_task(state, Some(future)))
 }
 
 /// The result of a spawned task, once it has one.
