@@ -10,9 +10,10 @@ use clap::{Args, ValueEnum};
 
 use super::numbers;
 use super::progress::DelayedBar;
+use super::run_report::check_determinism;
 pub(super) use super::run_report::{judge, print_latency_table, swarm_checks};
 use swarmspec::coordination::Coordinator;
-use swarmspec::evidence::{self, Evidence};
+use swarmspec::evidence::Evidence;
 use swarmspec::store::FileStore;
 use swarmspec::swarm::split_store::SplitStore;
 use swarmspec::swarm::{Contention, Mode, Swarm, SwarmConfig};
@@ -177,35 +178,6 @@ fn config_from(args: &RunArgs) -> anyhow::Result<SwarmConfig> {
         config.check_memory(available)?;
     }
     Ok(config)
-}
-
-/// Runs `config` once more and compares its spans with `first`, event by event.
-fn check_determinism(config: &SwarmConfig, first: &Evidence) -> anyhow::Result<()> {
-    if config.mode != Mode::Deterministic {
-        anyhow::bail!(
-            "--check-determinism needs --mode deterministic: the real clock never replays"
-        );
-    }
-    let capture = Arc::new(Capture::new(config.seed));
-    Swarm::new(config.clone())
-        .run(Arc::clone(&capture))
-        .with_context(|| format!("the second run failed (seed {})", config.seed))?;
-    let second = Evidence::from_capture(&capture).context("reading the second capture")?;
-    match evidence::digest::first_divergence(&first.spans, &second.spans) {
-        None => {
-            outln!(
-                "determinism: two runs with seed {} gave the same {} spans (digest {})",
-                config.seed,
-                first.spans.len(),
-                evidence::digest::span_digest(&first.spans)
-            );
-            Ok(())
-        }
-        Some((index, left, right)) => anyhow::bail!(
-            "seed {} is not deterministic: the runs diverge at event {index}:\n  first:  {left}\n  second: {right}",
-            config.seed
-        ),
-    }
 }
 
 /// The capture of a run: every span kept, also handed to `exports` (the OTLP collector's)

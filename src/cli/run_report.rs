@@ -1,11 +1,15 @@
 //! What `swarmspec run` prints after a swarm (one process or split): the conflict checks
-//! every run answers, their verdicts with the seed to replay, and the latency table.
+//! every run answers, their verdicts with the seed to replay, the latency table, and the
+//! determinism check's replay.
 
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
 
 use swarmspec::evidence::{self, Evidence};
-use swarmspec::swarm::SwarmConfig;
-use swarmspec::telemetry::OpKind;
+use swarmspec::swarm::{Mode, Swarm, SwarmConfig};
+use swarmspec::telemetry::{Capture, OpKind};
 
 /// The checks every swarm run answers: no double hold, one winning claim per item and
 /// stage (again only after a reap or release: a worker that dies has its items reaped and
@@ -60,4 +64,33 @@ pub(super) fn print_latency_table(evidence: &Evidence) -> anyhow::Result<()> {
     }
     outln!();
     Ok(())
+}
+
+/// Runs `config` once more and compares its spans with `first`, event by event.
+pub(super) fn check_determinism(config: &SwarmConfig, first: &Evidence) -> anyhow::Result<()> {
+    if config.mode != Mode::Deterministic {
+        anyhow::bail!(
+            "--check-determinism needs --mode deterministic: the real clock never replays"
+        );
+    }
+    let capture = Arc::new(Capture::new(config.seed));
+    Swarm::new(config.clone())
+        .run(Arc::clone(&capture))
+        .with_context(|| format!("the second run failed (seed {})", config.seed))?;
+    let second = Evidence::from_capture(&capture).context("reading the second capture")?;
+    match evidence::digest::first_divergence(&first.spans, &second.spans) {
+        None => {
+            outln!(
+                "determinism: two runs with seed {} gave the same {} spans (digest {})",
+                config.seed,
+                first.spans.len(),
+                evidence::digest::span_digest(&first.spans)
+            );
+            Ok(())
+        }
+        Some((index, left, right)) => anyhow::bail!(
+            "seed {} is not deterministic: the runs diverge at event {index}:\n  first:  {left}\n  second: {right}",
+            config.seed
+        ),
+    }
 }
