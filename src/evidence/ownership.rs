@@ -167,9 +167,20 @@ fn offence(events: &[Event], write: &Event) -> Option<String> {
     })
 }
 
-/// Every acknowledged `work.progress`, `work.complete`, `work.release` and `work.handoff`
-/// came from the agent that held the item when the call was made; and at least one did.
-pub fn writes_from_holder(spans: &[SpanRecord]) -> Verdict {
+/// What the ownership check found: every offending write, worded, and how many writes to
+/// how many items it checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OffendingWrites {
+    /// One line per acknowledged write from a non-holder, none left out.
+    pub offences: Vec<String>,
+    /// Acknowledged writes checked.
+    pub checked: usize,
+    /// Items they were to.
+    pub items: usize,
+}
+
+/// Every acknowledged write in `spans` that came from an agent not holding the item then.
+pub fn offending_writes(spans: &[SpanRecord]) -> OffendingWrites {
     let by_item = events_by_item(spans);
     let mut checked = 0usize;
     let mut offences = Vec::new();
@@ -193,6 +204,21 @@ pub fn writes_from_holder(spans: &[SpanRecord]) -> Verdict {
             }
         }
     }
+    OffendingWrites {
+        offences,
+        checked,
+        items: by_item.len(),
+    }
+}
+
+/// Every acknowledged `work.progress`, `work.complete`, `work.release` and `work.handoff`
+/// came from the agent that held the item when the call was made; and at least one did.
+pub fn writes_from_holder(spans: &[SpanRecord]) -> Verdict {
+    let OffendingWrites {
+        mut offences,
+        checked,
+        items,
+    } = offending_writes(spans);
     let offence_count = offences.len();
     if offence_count > OFFENCES_LISTED_MAX {
         offences.truncate(OFFENCES_LISTED_MAX);
@@ -207,8 +233,7 @@ pub fn writes_from_holder(spans: &[SpanRecord]) -> Verdict {
         "0 acknowledged progress, complete, release or handoff calls from a non-holder \
          (among at least 1)",
         format!(
-            "{offence_count} of {checked} acknowledged writes to {} items came from a non-holder",
-            by_item.len()
+            "{offence_count} of {checked} acknowledged writes to {items} items came from a non-holder"
         ),
         offences,
     )

@@ -13,9 +13,9 @@ fn item_stage(span: &SpanRecord) -> Option<(String, String)> {
     ))
 }
 
-/// No acknowledged completion was lost: once a `work.complete` answered `completed` for an
-/// item at a stage, nobody claimed that stage of the item again and no reaper reopened it.
-pub fn no_lost_completions(spans: &[SpanRecord]) -> Verdict {
+/// Every acknowledged completion in `spans` that was later reopened (a claim of that stage
+/// again, or a reap), worded, and how many completions were acknowledged.
+pub fn reopened_completions(spans: &[SpanRecord]) -> (Vec<String>, usize) {
     let mut acknowledged: HashMap<(String, String), (u64, String)> = HashMap::new();
     for span in spans.iter().filter(|s| s.name == "work.complete") {
         if span.attr_text("work.outcome").as_deref() != Some("completed") {
@@ -50,14 +50,21 @@ pub fn no_lost_completions(spans: &[SpanRecord]) -> Verdict {
             }
         }
     }
+    (lost, acknowledged.len())
+}
+
+/// No acknowledged completion was lost: once a `work.complete` answered `completed` for an
+/// item at a stage, nobody claimed that stage of the item again and no reaper reopened it.
+pub fn no_lost_completions(spans: &[SpanRecord]) -> Verdict {
+    let (lost, acknowledged) = reopened_completions(spans);
     Verdict::new(
         "no acknowledged completion is lost",
-        lost.is_empty() && !acknowledged.is_empty(),
+        lost.is_empty() && acknowledged > 0,
         "0 completed stages reopened (among at least 1 completion)",
         format!(
             "{} of {} acknowledged completions reopened",
             lost.len(),
-            acknowledged.len()
+            acknowledged
         ),
         lost,
     )

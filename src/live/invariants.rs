@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::evidence::{history, ownership, resilience, Verdict};
+use crate::evidence::{history, ownership, resilience};
 use crate::telemetry::SpanRecord;
 
 /// Offending evidence lines kept per check (the page shows the first few).
-const EVIDENCE_SHOWN: usize = 5;
+pub(crate) const EVIDENCE_SHOWN: usize = 5;
 
 /// One check's state on the panel.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -54,43 +54,51 @@ impl InvariantPanel {
     }
 }
 
+/// The item checks, in the panel's order.
+pub(crate) const CHECK_NAMES: [&str; 3] = ["double holds", "non-holder writes", "lost completions"];
+
+/// Each item check's offences in `spans`, every one, as the verdicts word them, in
+/// `CHECK_NAMES` order (a verdict lists only the first few, and the panel counts them all).
+/// All three judge each item from that item's own spans alone, which is what lets the live
+/// checker run them on the spans of the items new spans touched instead of on every span.
+pub(crate) fn item_offences(spans: &[SpanRecord]) -> [Vec<String>; 3] {
+    let holds = history::holds(spans);
+    [
+        history::overlapping_holds(&holds),
+        ownership::offending_writes(spans).offences,
+        resilience::reopened_completions(spans).0,
+    ]
+}
+
+/// A check's row from its offences.
+pub(crate) fn check_state(
+    name: &'static str,
+    offences: usize,
+    evidence: Vec<String>,
+) -> CheckState {
+    CheckState {
+        name,
+        offences,
+        evidence: evidence.into_iter().take(EVIDENCE_SHOWN).collect(),
+    }
+}
+
 /// Runs the checks over `spans` (the capture so far).
 pub fn check(spans: &[SpanRecord], snapshots: u64) -> InvariantPanel {
-    let holds = history::holds(spans);
-    let overlapping = history::overlapping_holds(&holds);
-    let double_holds = CheckState {
-        name: "double holds",
-        offences: overlapping.len(),
-        evidence: overlapping.into_iter().take(EVIDENCE_SHOWN).collect(),
-    };
+    let checks = CHECK_NAMES
+        .iter()
+        .zip(item_offences(spans))
+        .map(|(&name, offences)| check_state(name, offences.len(), offences))
+        .collect();
     InvariantPanel {
         spans_checked: spans.len(),
         snapshots,
-        checks: vec![
-            double_holds,
-            from_verdict("non-holder writes", ownership::writes_from_holder(spans)),
-            from_verdict("lost completions", resilience::no_lost_completions(spans)),
-        ],
+        checks,
         error_spans: spans.iter().filter(|s| s.is_error()).count(),
         crashes: spans.iter().filter(|s| s.name == "agent.crash").count(),
         reaps: spans.iter().filter(|s| s.name == "lease.reap").count(),
         timeline: super::marks::from_spans(spans),
         problem: None,
-    }
-}
-
-/// A verdict as a panel row: its offences are its evidence lines when it failed (a check
-/// that fails only for want of evidence so far, early in a run, is not an offence).
-fn from_verdict(name: &'static str, verdict: Verdict) -> CheckState {
-    let evidence = if verdict.passed {
-        Vec::new()
-    } else {
-        verdict.evidence
-    };
-    CheckState {
-        name,
-        offences: evidence.len(),
-        evidence: evidence.into_iter().take(EVIDENCE_SHOWN).collect(),
     }
 }
 

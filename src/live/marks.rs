@@ -54,42 +54,74 @@ fn kind_of(span: &SpanRecord) -> Option<&'static str> {
     }
 }
 
+/// The kinds of mark, in the order the timeline lists them.
+const KINDS: [&str; 3] = ["crash", "error", "reap"];
+
+/// What a timeline needs of the spans seen so far, gathered span by span: the run's extent
+/// and when each fault happened. The live checker feeds it only the spans new since its last
+/// look; the timeline is drawn from it afresh each time, since the slices widen as the run
+/// grows.
+#[derive(Debug, Clone, Default)]
+pub struct FaultMarks {
+    first_ns: Option<u64>,
+    last_ns: u64,
+    /// (row in `KINDS`, start ns) of every fault seen.
+    faults: Vec<(usize, u64)>,
+}
+
+impl FaultMarks {
+    /// Takes one more span into account.
+    pub fn add(&mut self, span: &SpanRecord) {
+        self.first_ns = Some(
+            self.first_ns
+                .map_or(span.start_unix_ns, |first| first.min(span.start_unix_ns)),
+        );
+        self.last_ns = self.last_ns.max(span.end_unix_ns);
+        let row = kind_of(span).and_then(|kind| KINDS.iter().position(|k| *k == kind));
+        if let Some(row) = row {
+            self.faults.push((row, span.start_unix_ns));
+        }
+    }
+
+    /// The timeline of every span added so far.
+    pub fn timeline(&self) -> FaultTimeline {
+        let Some(first) = self.first_ns else {
+            return FaultTimeline::default();
+        };
+        let span_ns = self.last_ns.max(first).saturating_sub(first).max(1);
+        let bucket_ns = span_ns.div_ceil(BUCKETS as u64).max(1);
+        let mut counts = vec![[0usize; BUCKETS]; KINDS.len()];
+        for &(row, start_ns) in &self.faults {
+            let bucket = (start_ns.saturating_sub(first) / bucket_ns) as usize;
+            counts[row][bucket.min(BUCKETS - 1)] += 1;
+        }
+        let marks = KINDS
+            .iter()
+            .zip(&counts)
+            .flat_map(|(&kind, row)| {
+                row.iter().enumerate().filter(|(_, &count)| count > 0).map(
+                    move |(bucket, &count)| Mark {
+                        kind,
+                        t_s: (bucket as u64 * bucket_ns) as f64 / 1e9,
+                        count,
+                    },
+                )
+            })
+            .collect();
+        FaultTimeline {
+            span_s: span_ns as f64 / 1e9,
+            marks,
+        }
+    }
+}
+
 /// The fault timeline of `spans`.
 pub fn from_spans(spans: &[SpanRecord]) -> FaultTimeline {
-    let Some(first) = spans.iter().map(|s| s.start_unix_ns).min() else {
-        return FaultTimeline::default();
-    };
-    let last = spans.iter().map(|s| s.end_unix_ns).max().unwrap_or(first);
-    let span_ns = last.saturating_sub(first).max(1);
-    let bucket_ns = span_ns.div_ceil(BUCKETS as u64).max(1);
-    let kinds = ["crash", "error", "reap"];
-    let mut counts = vec![[0usize; BUCKETS]; kinds.len()];
+    let mut marks = FaultMarks::default();
     for span in spans {
-        let Some(kind) = kind_of(span) else { continue };
-        let Some(row) = kinds.iter().position(|k| *k == kind) else {
-            continue;
-        };
-        let bucket = (span.start_unix_ns.saturating_sub(first) / bucket_ns) as usize;
-        counts[row][bucket.min(BUCKETS - 1)] += 1;
+        marks.add(span);
     }
-    let marks = kinds
-        .iter()
-        .zip(&counts)
-        .flat_map(|(&kind, row)| {
-            row.iter()
-                .enumerate()
-                .filter(|(_, &count)| count > 0)
-                .map(move |(bucket, &count)| Mark {
-                    kind,
-                    t_s: (bucket as u64 * bucket_ns) as f64 / 1e9,
-                    count,
-                })
-        })
-        .collect();
-    FaultTimeline {
-        span_s: span_ns as f64 / 1e9,
-        marks,
-    }
+    marks.timeline()
 }
 
 #[cfg(test)]

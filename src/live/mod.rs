@@ -17,6 +17,8 @@ pub mod deploys;
 /// Report files served read-only, secrets withheld.
 pub mod files;
 /// The live invariant panel.
+/// The invariant checks read in steps: only new spans and the items they touched.
+pub mod incremental;
 pub mod invariants;
 /// Faults on the timeline, from the spans' own times.
 pub mod marks;
@@ -172,6 +174,7 @@ impl LiveRun {
     pub(crate) fn sample(&self) -> Option<Tick> {
         let finished = self.finished.load(Ordering::Relaxed);
         self.capture().map(|capture| {
+            capture.request_latencies();
             let book = capture.latencies();
             // A count of the shards' lengths, not a read of the spans.
             let spans = capture.span_count().unwrap_or(0);

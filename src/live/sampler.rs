@@ -10,9 +10,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use super::incremental::IncrementalCheck;
 use super::invariants::{self, Cadence, InvariantPanel};
 use super::{lock, LiveRun};
 use crate::compliance::secrets::SecretScanner;
+use crate::telemetry::Capture;
 
 /// How often the page gets a new tick (twice a second, so a second never passes without
 /// one).
@@ -124,21 +126,72 @@ fn yield_to_the_swarm() {
     }
 }
 
+/// What the checker has read of the capture it watches: a compact capture is read in steps
+/// (`IncrementalCheck`); any other is checked whole each time.
+struct Reader {
+    capture: Arc<Capture>,
+    stepwise: IncrementalCheck,
+}
+
+impl Reader {
+    fn new(capture: Arc<Capture>) -> Self {
+        Self {
+            capture,
+            stepwise: IncrementalCheck::default(),
+        }
+    }
+
+    /// Spans the next look would have to check.
+    fn unread(&self) -> usize {
+        let held = self.capture.span_count().unwrap_or(0);
+        if self.capture.compact_store().is_some() {
+            held.saturating_sub(self.stepwise.spans_checked())
+        } else {
+            held
+        }
+    }
+
+    /// One look: the panel, and how many spans it checked.
+    fn look(&mut self, snapshots: u64) -> (InvariantPanel, usize) {
+        let failed = |error: crate::error::Error| InvariantPanel {
+            problem: Some(error.to_string()),
+            ..InvariantPanel::default()
+        };
+        match self.capture.compact_store().map(|store| store.snapshot()) {
+            Some(Ok(snapshot)) => {
+                let unread = self.stepwise.unread(&snapshot);
+                self.stepwise.advance(&snapshot);
+                (self.stepwise.panel(snapshots), unread)
+            }
+            Some(Err(error)) => (failed(error), 0),
+            None => match self.capture.spans() {
+                Ok(spans) => (invariants::check(&spans, snapshots), spans.len()),
+                Err(error) => (failed(error), 0),
+            },
+        }
+    }
+}
+
 fn check_loop(run: &LiveRun, stop: &AtomicBool) {
     yield_to_the_swarm();
     let scanner = SecretScanner::new();
     let mut snapshots = 0;
     let mut cadence = Cadence::default();
     let mut last_ended: Option<Instant> = None;
+    let mut reader: Option<Reader> = None;
     // The end of the run cuts any gap short: the final check comes promptly.
     let end_unchecked = || run.ended() && !run.checked_after_end.load(Ordering::Acquire);
     loop {
         let mut gap = Cadence::MIN_GAP;
         let done = run.checked_after_end.load(Ordering::Acquire);
         if let (Some(capture), false) = (run.capture(), done) {
+            let reader = match &mut reader {
+                Some(reader) if Arc::ptr_eq(&reader.capture, &capture) => reader,
+                _ => reader.insert(Reader::new(capture)),
+            };
             // Read before the snapshot: a snapshot taken after the end holds every span.
             let ended = run.ended();
-            let due = cadence.gap_before(capture.span_count().unwrap_or(0));
+            let due = cadence.gap_before(reader.unread());
             let waited = last_ended.map_or(due, |at| at.elapsed());
             if !ended && waited < due {
                 if sleep_unless(stop, (due - waited).min(Cadence::MIN_GAP), end_unchecked) {
@@ -148,17 +201,9 @@ fn check_loop(run: &LiveRun, stop: &AtomicBool) {
             }
             let began = Instant::now();
             snapshots += 1;
-            let panel = match capture.spans() {
-                Ok(spans) => {
-                    let panel = invariants::check(&spans, snapshots);
-                    cadence.learn(spans.len(), began.elapsed());
-                    scrubbed(panel, &scanner)
-                }
-                Err(error) => InvariantPanel {
-                    problem: Some(error.to_string()),
-                    ..InvariantPanel::default()
-                },
-            };
+            let (panel, checked) = reader.look(snapshots);
+            cadence.learn(checked, began.elapsed());
+            let panel = scrubbed(panel, &scanner);
             gap = Cadence::gap_after(began.elapsed());
             last_ended = Some(Instant::now());
             // Under the state lock: a final panel set meanwhile (`LiveRun::end_with`) is

@@ -33,6 +33,7 @@ pub use recorder::AgentRecorder;
 pub use span_file::SpanFile;
 pub use time_base::TimeBase;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use opentelemetry::trace::TracerProvider as _;
@@ -113,6 +114,11 @@ pub struct Capture {
     direct: Option<CompactStore>,
     tracer: SdkTracer,
     latencies: Mutex<LatencyBook>,
+    /// Bumped by a live view each time it samples the histograms: recorders holding
+    /// samples back (they hand them over in batches) hand them over at their next
+    /// operation, so a swarm of many agents with few operations each still shows its rates
+    /// while it runs. Nothing bumps it unless someone watches.
+    latency_requests: AtomicU64,
 }
 
 impl Capture {
@@ -172,6 +178,7 @@ impl Capture {
             direct,
             tracer,
             latencies: Mutex::new(LatencyBook::new()),
+            latency_requests: AtomicU64::new(0),
         }
     }
 
@@ -215,6 +222,18 @@ impl Capture {
         }
     }
 
+    /// Asks every recorder to hand over the samples it holds back, at its next operation
+    /// (a live view calls this as it samples).
+    pub fn request_latencies(&self) {
+        self.latency_requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many times `request_latencies` was called: a recorder that saw a smaller number
+    /// last hands its samples over.
+    pub fn latency_requests(&self) -> u64 {
+        self.latency_requests.load(Ordering::Relaxed)
+    }
+
     /// A copy of the latency histograms recorded so far.
     pub fn latencies(&self) -> LatencyBook {
         self.lock_latencies().clone()
@@ -226,6 +245,15 @@ impl Capture {
         self.latencies
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The compact store this capture keeps its spans in, if it uses one (the live checker
+    /// reads it in steps).
+    pub fn compact_store(&self) -> Option<&CompactStore> {
+        match &self.sink {
+            SpanSink::Compact(store) => Some(store),
+            _ => None,
+        }
     }
 
     /// How many spans the capture holds, without converting them.

@@ -116,6 +116,8 @@ pub struct AgentRecorder {
     sink: Sink,
     identity: Vec<KeyValue>,
     pending: Vec<(OpKind, u64)>,
+    /// `Capture::latency_requests` when the samples were last handed over.
+    requests_seen: u64,
     last_end_ns: u64,
     closed: bool,
 }
@@ -192,6 +194,7 @@ impl AgentRecorder {
             },
             sink,
             pending: Vec::new(),
+            requests_seen: 0,
             last_end_ns: start_ns,
             closed: false,
         }
@@ -304,7 +307,9 @@ impl AgentRecorder {
     fn count(&mut self, op: OpKind, origin_ns: u64, start_ns: u64, end_ns: u64) {
         self.pending
             .push((op, end_ns.saturating_sub(origin_ns.min(start_ns))));
-        if self.pending.len() >= LATENCY_BATCH_LEN {
+        let requests = self.capture.latency_requests();
+        if self.pending.len() >= LATENCY_BATCH_LEN || requests != self.requests_seen {
+            self.requests_seen = requests;
             self.flush_latencies();
         }
     }

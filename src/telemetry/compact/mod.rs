@@ -19,6 +19,8 @@
 
 /// Chunked span and attribute storage of one shard, and the encoding of attributes.
 mod shard;
+/// Reading a running store in steps, by cursor and position.
+mod snapshot;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -32,6 +34,7 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use super::record::{unix_ns, SpanRecord};
 use crate::error::{Error, Result};
 use shard::{Group, PartStatus, Shard, SpanParts};
+pub use snapshot::{Cursor, Snapshot, SpanPosition};
 
 /// Shards a store splits into: more than the cores of any machine this runs on, so two
 /// worker threads rarely share one.

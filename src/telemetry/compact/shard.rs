@@ -347,6 +347,18 @@ impl Frozen {
         self.spans.len
     }
 
+    /// The first `keep` spans only (a test's view of an earlier moment).
+    #[cfg(test)]
+    pub(super) fn prefix(&self, keep: usize) -> Frozen {
+        let mut spans = self.spans.clone();
+        spans.len = spans.len.min(keep);
+        Frozen {
+            spans,
+            attrs: self.attrs.clone(),
+            strings: self.strings.clone(),
+        }
+    }
+
     fn string(&self, index: u32) -> &str {
         &self.strings[index as usize]
     }
