@@ -118,8 +118,15 @@ pub struct Capture {
     /// samples back (they hand them over in batches) hand them over at their next
     /// operation, so a swarm of many agents with few operations each still shows its rates
     /// while it runs. Nothing bumps it unless someone watches.
-    latency_requests: AtomicU64,
+    latency_requests: RequestCount,
 }
+
+/// A counter on a cache line of its own: every operation of every agent reads it, and the
+/// histogram lock beside it is written by each batch handed over, so sharing a line would
+/// make each of those writes cost every core a miss.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct RequestCount(AtomicU64);
 
 impl Capture {
     /// A fresh capture of every span (compact store) whose trace and span ids derive from
@@ -178,7 +185,7 @@ impl Capture {
             direct,
             tracer,
             latencies: Mutex::new(LatencyBook::new()),
-            latency_requests: AtomicU64::new(0),
+            latency_requests: RequestCount::default(),
         }
     }
 
@@ -225,13 +232,13 @@ impl Capture {
     /// Asks every recorder to hand over the samples it holds back, at its next operation
     /// (a live view calls this as it samples).
     pub fn request_latencies(&self) {
-        self.latency_requests.fetch_add(1, Ordering::Relaxed);
+        self.latency_requests.0.fetch_add(1, Ordering::Relaxed);
     }
 
     /// How many times `request_latencies` was called: a recorder that saw a smaller number
     /// last hands its samples over.
     pub fn latency_requests(&self) -> u64 {
-        self.latency_requests.load(Ordering::Relaxed)
+        self.latency_requests.0.load(Ordering::Relaxed)
     }
 
     /// A copy of the latency histograms recorded so far.
