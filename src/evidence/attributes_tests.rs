@@ -9,8 +9,8 @@ fn span(
     failed: bool,
     attributes: &[(&str, AttrValue)],
 ) -> SpanRecord {
-    let mut all = vec![("agent.id".to_owned(), AttrValue::Str(agent.into()))];
-    all.extend(attributes.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+    let mut all = vec![("agent.id".into(), AttrValue::Str(agent.into()))];
+    all.extend(attributes.iter().map(|(k, v)| ((*k).into(), v.clone())));
     SpanRecord {
         trace_id: 1,
         span_id: at_ns,

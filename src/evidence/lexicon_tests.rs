@@ -72,16 +72,16 @@ fn the_lexicon_covers_every_emitted_span_attribute_and_value() {
         for (key, value) in &span.attributes {
             if !spans
                 .get(span.name.as_str())
-                .is_some_and(|keys| keys.contains(&key.as_str()))
+                .is_some_and(|keys| keys.contains(&&**key))
             {
                 missing_spans
                     .entry(span.name.clone())
                     .or_default()
-                    .insert(key.clone());
+                    .insert(key.to_string());
             }
-            match attributes.get(key.as_str()) {
+            match attributes.get(&**key) {
                 None => {
-                    missing_types.insert(key.clone(), kind(value));
+                    missing_types.insert(key.to_string(), kind(value));
                 }
                 Some(doc) if doc.kind != kind(value) => {
                     wrong.insert(format!("{key} is {} here", kind(value)));

@@ -160,7 +160,7 @@ pub fn attribute_guard(spans: &[SpanRecord], key: &str, intent: Intent) -> Optio
     }
     let recorded: BTreeSet<&str> = spans
         .iter()
-        .flat_map(|s| s.attributes.iter().map(|(k, _)| k.as_str()))
+        .flat_map(|s| s.attributes.iter().map(|(k, _)| &**k))
         .collect();
     Some(vacuous("attribute key", key, &recorded))
 }

@@ -93,7 +93,7 @@ fn the_vocabulary_covers_what_swarmspec_emits() {
             unknown.insert(format!("span {}", span.name));
         }
         for (key, _) in &span.attributes {
-            if !ATTRIBUTE_KEYS.contains(&key.as_str()) {
+            if !ATTRIBUTE_KEYS.contains(&&**key) {
                 unknown.insert(format!("attribute {key} (on {})", span.name));
             }
         }

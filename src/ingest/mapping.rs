@@ -293,9 +293,9 @@ impl Mapping {
                     ATTRIBUTE_KEYS,
                     tally,
                 ) {
-                    *key = to;
+                    *key = to.into();
                 }
-                if key == "work.outcome" {
+                if &**key == "work.outcome" {
                     if let AttrValue::Str(text) = value {
                         if let Some(to) = self.outcomes.get(text.as_str()) {
                             tally.note(Mapped::Outcome, text, to, How::MappingFile);

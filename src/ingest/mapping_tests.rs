@@ -13,7 +13,7 @@ fn span(name: &str, attributes: &[(&str, &str)]) -> SpanRecord {
         status: SpanStatus::Unset,
         attributes: attributes
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), AttrValue::Str((*v).to_owned())))
+            .map(|(k, v)| ((*k).into(), AttrValue::Str((*v).to_owned())))
             .collect(),
     }
 }

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::fields;
-use crate::telemetry::{AttrValue, SpanRecord, SpanStatus};
+use crate::telemetry::{AttrKey, AttrValue, SpanRecord, SpanStatus};
 
 /// Whether an object is an OTLP traces document.
 pub fn is_otlp(object: &Map<String, Value>) -> bool {
@@ -56,7 +56,7 @@ fn any_value(value: &Value) -> Result<AttrValue, String> {
     ))
 }
 
-fn attributes(span: &Map<String, Value>) -> Result<Vec<(String, AttrValue)>, String> {
+fn attributes(span: &Map<String, Value>) -> Result<Vec<(AttrKey, AttrValue)>, String> {
     array(span, "attributes")
         .iter()
         .map(|kv| {
@@ -67,7 +67,7 @@ fn attributes(span: &Map<String, Value>) -> Result<Vec<(String, AttrValue)>, Str
             let value = kv
                 .get("value")
                 .ok_or_else(|| format!("attribute {key} has no value"))?;
-            Ok((key.to_owned(), any_value(value)?))
+            Ok((AttrKey::from(key), any_value(value)?))
         })
         .collect()
 }

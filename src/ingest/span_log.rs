@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::fields;
-use crate::telemetry::{SpanRecord, SpanStatus};
+use crate::telemetry::{AttrKey, SpanRecord, SpanStatus};
 
 /// Whether an object looks like a span-log record (and so must convert or be reported).
 pub fn is_span_log(object: &Map<String, Value>) -> bool {
@@ -64,7 +64,7 @@ pub fn to_record(object: &Map<String, Value>) -> Result<SpanRecord, String> {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Object(map)) => map
             .iter()
-            .map(|(key, value)| (key.clone(), fields::attr_from_json(value)))
+            .map(|(key, value)| (AttrKey::from(key.as_str()), fields::attr_from_json(value)))
             .collect(),
         Some(other) => return Err(format!("span_attributes {other} is not an object")),
     };

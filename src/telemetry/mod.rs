@@ -28,7 +28,7 @@ pub mod time_base;
 pub use compact::CompactStore;
 pub use item_trace::{item_root, SpanParent};
 pub use latency::{LatencyBook, LatencySummary, OpKind};
-pub use record::{AttrValue, SpanRecord, SpanStatus};
+pub use record::{AttrKey, AttrValue, SpanRecord, SpanStatus};
 pub use recorder::AgentRecorder;
 pub use span_file::SpanFile;
 pub use time_base::TimeBase;

@@ -10,6 +10,10 @@ use opentelemetry::Value;
 use opentelemetry_sdk::trace::SpanData;
 use serde::Serialize;
 
+/// An attribute's key: shared text (`Arc<str>`), since millions of decoded spans carry the
+/// same few dozen keys.
+pub type AttrKey = std::sync::Arc<str>;
+
 /// An attribute value, reduced to the kinds checks compare.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -75,8 +79,9 @@ pub struct SpanRecord {
     pub end_unix_ns: u64,
     /// Status.
     pub status: SpanStatus,
-    /// Attributes in the order they were set.
-    pub attributes: Vec<(String, AttrValue)>,
+    /// Attributes in the order they were set. Keys are shared, not owned: a store's decoded
+    /// spans hand out the one interned copy of each key rather than a string per attribute.
+    pub attributes: Vec<(AttrKey, AttrValue)>,
 }
 
 /// Nanoseconds since the Unix epoch; 0 for times before it.
@@ -114,7 +119,7 @@ impl SpanRecord {
             attributes: span
                 .attributes
                 .iter()
-                .map(|kv| (kv.key.as_str().to_owned(), attr_value(&kv.value)))
+                .map(|kv| (AttrKey::from(kv.key.as_str()), attr_value(&kv.value)))
                 .collect(),
         }
     }
@@ -123,7 +128,7 @@ impl SpanRecord {
     pub fn attr(&self, key: &str) -> Option<&AttrValue> {
         self.attributes
             .iter()
-            .find(|(k, _)| k == key)
+            .find(|(k, _)| **k == *key)
             .map(|(_, value)| value)
     }
 

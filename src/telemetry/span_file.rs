@@ -110,7 +110,7 @@ pub fn to_span_log(span: &SpanRecord) -> Value {
                 AttrValue::Float(number) => Value::from(*number),
                 AttrValue::Bool(flag) => Value::from(*flag),
             };
-            (key.clone(), value)
+            (key.to_string(), value)
         })
         .collect();
     object.insert("span_attributes".into(), Value::Object(attributes));

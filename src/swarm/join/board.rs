@@ -211,7 +211,7 @@ impl JoinBoard {
                     .iter()
                     .map(attribute)
                     .find_map(|(key, value)| match value {
-                        AttrValue::Int(seed) if key == SEED_KEY => Some(seed as u64),
+                        AttrValue::Int(seed) if &*key == SEED_KEY => Some(seed as u64),
                         _ => None,
                     })
             });

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use opentelemetry::{KeyValue, Value};
 
-use super::super::record::{AttrValue, SpanRecord, SpanStatus};
+use super::super::record::{AttrKey, AttrValue, SpanRecord, SpanStatus};
 use crate::ids::{AgentId, WorkId, ID_DIGITS};
 
 /// Records per storage chunk. Chunks never grow once allocated, so retained memory is the
@@ -363,9 +363,9 @@ impl Frozen {
         &self.strings[index as usize]
     }
 
-    fn decode(&self, attr: CompactAttr) -> (String, AttrValue) {
+    fn decode(&self, attr: CompactAttr) -> (AttrKey, AttrValue) {
         let (key_and_kind, bits) = (attr.key_and_kind, attr.bits);
-        let key = self.string(key_and_kind >> KIND_BITS).to_owned();
+        let key = Arc::clone(&self.strings[(key_and_kind >> KIND_BITS) as usize]);
         let value = match key_and_kind & ((1 << KIND_BITS) - 1) {
             KIND_STR => AttrValue::Str(self.string(bits as u32).to_owned()),
             KIND_INT => AttrValue::Int(bits as i64),
@@ -384,7 +384,7 @@ impl Frozen {
         let attributes = group
             .attributes
             .iter()
-            .map(|kv| (kv.key.as_str().to_owned(), attr_value(&kv.value)))
+            .map(|kv| (AttrKey::from(kv.key.as_str()), attr_value(&kv.value)))
             .chain(
                 (0..span.attrs_len as usize)
                     .map(|offset| self.decode(self.attrs.get(span.attrs_start as usize + offset))),

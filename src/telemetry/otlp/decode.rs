@@ -9,7 +9,7 @@ use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
 use prost::Message as _;
 
 use super::receiver::REQUEST_BYTES_MAX;
-use crate::telemetry::{AttrValue, SpanRecord, SpanStatus};
+use crate::telemetry::{AttrKey, AttrValue, SpanRecord, SpanStatus};
 
 /// A refused request: the HTTP status to answer with and why, in words.
 pub type Refusal = (&'static str, String);
@@ -80,7 +80,7 @@ fn id_u64(bytes: &[u8]) -> u64 {
     bytes.try_into().map_or(0, u64::from_be_bytes)
 }
 
-pub fn attribute(kv: &KeyValue) -> (String, AttrValue) {
+pub fn attribute(kv: &KeyValue) -> (AttrKey, AttrValue) {
     let value = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
         Some(any_value::Value::StringValue(s)) => AttrValue::Str(s.clone()),
         Some(any_value::Value::BoolValue(b)) => AttrValue::Bool(*b),
@@ -89,5 +89,5 @@ pub fn attribute(kv: &KeyValue) -> (String, AttrValue) {
         Some(other) => AttrValue::Str(format!("{other:?}")),
         None => AttrValue::Str(String::new()),
     };
-    (kv.key.clone(), value)
+    (AttrKey::from(kv.key.as_str()), value)
 }

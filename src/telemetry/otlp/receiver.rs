@@ -23,7 +23,7 @@ use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
 use super::decode::{attribute, decode_request, record};
 use crate::error::{Error, Result};
-use crate::telemetry::{AttrValue, SpanRecord};
+use crate::telemetry::{AttrKey, AttrValue, SpanRecord};
 
 /// A request body larger than this is refused (the OTLP/HTTP recommended limit).
 pub const REQUEST_BYTES_MAX: usize = 64 * 1024 * 1024;
@@ -35,7 +35,7 @@ const CONNECTION_READ_TIMEOUT: Duration = Duration::from_secs(10);
 const HEADER_BYTES_MAX: usize = 64 * 1024;
 
 /// A resource's attributes, as received.
-pub type ResourceAttributes = Vec<(String, AttrValue)>;
+pub type ResourceAttributes = Vec<(AttrKey, AttrValue)>;
 
 #[derive(Debug, Default)]
 struct Received {
@@ -132,7 +132,7 @@ impl Receiver {
             .map(|attributes| {
                 attributes
                     .iter()
-                    .find(|(k, _)| k == key)
+                    .find(|(k, _)| **k == *key)
                     .map_or_else(String::new, |(_, value)| text(value))
             })
             .collect()
