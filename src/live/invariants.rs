@@ -1,8 +1,9 @@
 //! The live invariant panel: the verdicts' own evidence checks (double holds, writes from
-//! non-holders, lost completions) run on a snapshot of the spans captured so far. Nothing is
-//! re-implemented here, so the panel turns red on exactly the evidence a verdict would name.
-//! A snapshot costs time proportional to the spans held, so `Cadence` spaces them out to
-//! keep the checking thread's share of the machine small however long the run.
+//! non-holders, lost completions) run on the spans captured so far, whole or (for a compact
+//! capture, `incremental`) item by item as new spans arrive. Nothing is re-implemented here,
+//! so the panel turns red on exactly the evidence a verdict would name. A look costs time
+//! proportional to the spans it reads, so `Cadence` spaces looks out to keep the checking
+//! thread's share of the machine small however fast the run.
 
 use std::time::Duration;
 
@@ -105,7 +106,8 @@ pub fn check(spans: &[SpanRecord], snapshots: u64) -> InvariantPanel {
 /// When the next snapshot may be taken: at least `MIN_GAP` after the last, and at least
 /// `COST_FACTOR` times as long as the *next* check is expected to take, so checking uses at
 /// most about one part in `COST_FACTOR` of one core. The next check's cost is predicted
-/// from the spans held now and the cost per span the last large check measured: a gap set
+/// from the spans it will read (those not read yet; every span held, for a capture checked
+/// whole) and the cost per span the last large check measured: a gap set
 /// from the last check's own cost let a check of a few spans early in a run be followed, half
 /// a second later, by one of millions (about 2.5 µs a span on two cores, so ten seconds
 /// for a million items' spans), which slowed the swarm by a third while it ran.
