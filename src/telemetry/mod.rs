@@ -8,6 +8,8 @@
 /// The compact span store: a span processor (and a direct sink) keeping each span in about
 /// 100 bytes.
 pub mod compact;
+/// The session of a recorder writing straight into the compact store.
+mod direct_session;
 /// The trace and root span of each work item, derived from its id so every process agrees.
 pub mod item_trace;
 /// HDR latency histograms per operation kind, and the batch buffer agents record into.

@@ -17,11 +17,12 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
 
-use super::compact::{DirectSpan, GroupId};
+use super::compact::DirectSpan;
+use super::direct_session::DirectSession;
 use super::item_trace::SpanParent;
 use super::record::unix_ns;
-use super::seeded_ids::{self, SeededIds};
-use super::{Capture, CompactStore, OpKind, TimeBase};
+use super::seeded_ids;
+use super::{Capture, OpKind, TimeBase};
 
 /// Latency samples an agent keeps before merging them into the capture's histograms: the
 /// capture's lock is taken once per this many operations, never per operation.
@@ -55,45 +56,6 @@ enum Sink {
     Sdk(Context),
     /// Straight into the compact store.
     Direct(DirectSession),
-}
-
-/// A session span being written straight into the compact store.
-struct DirectSession {
-    store: CompactStore,
-    ids: SeededIds,
-    name: &'static str,
-    span_id: u64,
-    start_unix_ns: u64,
-    /// Run time 0 in ns since the Unix epoch: adding a run time to it gives exactly what
-    /// `unix_ns(time_base.at(t))` would, without a `SystemTime` round trip per span.
-    epoch_unix_ns: u64,
-    /// The session span's own group (root: no parent).
-    root: GroupId,
-    /// Its children's group (the session span as parent).
-    children: GroupId,
-    /// The trace the session span is in.
-    trace_id: u128,
-    /// What every group of this session starts with: the agent's identity.
-    identity: Arc<[KeyValue]>,
-    /// The group last used for a span outside the session (keyed by trace and parent): an
-    /// agent's spans about one item come in a row, so one entry saves a group per span.
-    last_group: Option<((u128, u64), GroupId)>,
-}
-
-impl DirectSession {
-    /// The group of spans with this trace and parent, registered if it is not the last one.
-    fn group_for(&mut self, trace_id: u128, parent_span_id: u64) -> GroupId {
-        match self.last_group {
-            Some((key, group)) if key == (trace_id, parent_span_id) => group,
-            _ => {
-                let group = self
-                    .store
-                    .group(trace_id, parent_span_id, Arc::clone(&self.identity));
-                self.last_group = Some(((trace_id, parent_span_id), group));
-                group
-            }
-        }
-    }
 }
 
 /// An SDK context whose span is `parent`, so spans started in it are its children.
